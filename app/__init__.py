@@ -1,0 +1,62 @@
+"""The reference site: every pattern of the seed documents, built on the toolkit."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from pathlib import Path
+
+from flask import Flask
+
+from flask_server_actions import ServerActions
+from flask_server_actions.sqlalchemy import session_transaction
+
+from .models import db
+from .models import seed_database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
+    """Build the site. ``test_config`` overrides the configuration (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("SITE_INSTANCE_PATH", str(ROOT / "instance")),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-not-secret"),
+        SITE_CONTACT_RATE_LIMIT="10/minute",
+        SQLALCHEMY_DATABASE_URI=os.environ.get(
+            "DATABASE_URL", f"sqlite:///{Path(app.instance_path) / 'site.db'}"
+        ),
+    )
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    db.init_app(app)
+    ServerActions(app, transaction=session_transaction(db.session))
+
+    from . import admin
+    from . import auth
+    from . import contact
+    from . import errors
+    from . import home
+    from . import username
+    from . import users
+
+    errors.register(app)
+    auth.login_manager.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(contact.bp)
+    app.register_blueprint(users.bp)
+    app.register_blueprint(username.bp)
+
+    with app.app_context():
+        db.create_all()
+        seed_database()
+    return app

@@ -1,0 +1,72 @@
+"""Sign in and sign out, with Flask-Login; both are server actions too."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import request
+from flask_login import LoginManager
+from flask_login import login_user
+from flask_login import logout_user
+from werkzeug.security import check_password_hash
+from werkzeug.security import generate_password_hash
+
+from flask_server_actions import ActionError
+from flask_server_actions import ActionState
+from flask_server_actions import action
+from flask_server_actions import allow
+from flask_server_actions import local_path
+from flask_server_actions import redirect_to
+from flask_server_actions import render_page
+
+from .forms import SignInForm
+from .models import User
+from .models import db
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = "Please sign in to see that page."
+login_manager.login_message_category = "error"
+
+# Compared against when the email is unknown, so both failures take as long.
+_DUMMY_HASH = generate_password_hash("no account has this password")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    return db.session.get(User, int(user_id))
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a local path only, never another site."""
+    return local_path(value) or "/"
+
+
+@bp.get("/sign-in")
+def sign_in_page() -> str:
+    return render_page(
+        "auth/sign_in.html", next_path=safe_next(request.args.get("next"))
+    )
+
+
+@action(bp, page=sign_in_page, form=SignInForm, allow=allow.public, rule="/sign-in")
+def sign_in(form: SignInForm) -> ActionState:
+    user = db.session.scalar(db.select(User).where(User.email == form.email.data))
+    hashed = (
+        user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    )
+    password_ok = check_password_hash(hashed, form.password.data)
+    if user is None or user.password_hash is None or not password_ok:
+        raise ActionError(
+            "That email and password do not match an account.", status=400
+        )
+    login_user(user)
+    return redirect_to(safe_next(form.next.data), message=f"Welcome back, {user.name}.")
+
+
+@action(bp, allow=allow.signed_in, rule="/sign-out")
+def sign_out() -> ActionState:
+    logout_user()
+    return redirect_to("home.index", message="You are signed out.")

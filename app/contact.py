@@ -1,0 +1,42 @@
+"""The seed's rate-limited ``submitContactForm``: 10 messages a minute per sender."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import current_app
+
+from flask_server_actions import ActionState
+from flask_server_actions import action
+from flask_server_actions import allow
+from flask_server_actions import render_page
+
+from .forms import ContactForm
+from .models import ContactMessage
+from .models import db
+
+bp = Blueprint("contact", __name__)
+
+
+@bp.get("/contact")
+def index() -> str:
+    return render_page(
+        "contact.html", limit=current_app.config["SITE_CONTACT_RATE_LIMIT"]
+    )
+
+
+@action(
+    bp,
+    page=index,
+    form=ContactForm,
+    allow=allow.public,
+    rule="/contact/send",
+    max_body="16 KB",
+    rate_limit=lambda: str(current_app.config["SITE_CONTACT_RATE_LIMIT"]),
+)
+def send_message(form: ContactForm) -> ActionState:
+    db.session.add(
+        ContactMessage(
+            name=form.name.data, email=form.email.data, message=form.message.data
+        )
+    )
+    return ActionState.success(f"Thanks, {form.name.data}. We got your message.")

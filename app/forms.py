@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms import HiddenField
+from wtforms import PasswordField
+from wtforms import SelectChoice
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms.validators import Email
+from wtforms.validators import InputRequired
+from wtforms.validators import Length
+from wtforms.validators import Regexp
+
+
+def strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def strip_lower(value: object) -> object:
+    """Emails and usernames compare without case or stray spaces."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def email_field(missing: str) -> EmailField:
+    """A required, normalised email address; ``missing`` says what to enter."""
+    return EmailField(
+        "Email",
+        validators=[
+            InputRequired(missing),
+            Length(max=254),
+            Email("Enter a valid email address, like name@example.com."),
+        ],
+        filters=[strip_lower],
+    )
+
+
+class CreateUserForm(FlaskForm):
+    """The seed's ``createUserSchema``: name 2–100, a valid email, a role."""
+
+    name = StringField(
+        "Name",
+        validators=[InputRequired("Enter a name."), Length(min=2, max=100)],
+        filters=[strip],
+    )
+    email = email_field("Enter an email address.")
+    role = SelectField(
+        "Role",
+        choices=[SelectChoice("user", "User"), SelectChoice("admin", "Admin")],
+        default="user",
+        validate_choice=True,
+    )
+
+
+class RequestUsernameForm(FlaskForm):
+    """The seed's ``requestUsername``: one field, answered available or taken."""
+
+    username = StringField(
+        "Username",
+        description="3 to 20 characters: lowercase letters, digits and _.",
+        validators=[
+            InputRequired("Enter the username you would like."),
+            Length(min=3, max=20),
+            Regexp(
+                r"^[a-z0-9_]+$",
+                message="Use lowercase letters, digits and _ only.",
+            ),
+        ],
+        filters=[strip_lower],
+    )
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[InputRequired("Enter your email address."), Length(max=254)],
+        filters=[strip_lower],
+    )
+    password = PasswordField(
+        "Password", validators=[InputRequired("Enter your password."), Length(max=200)]
+    )
+    next = HiddenField(validators=[Length(max=2000)])
+
+
+class ContactForm(FlaskForm):
+    """The seed's ``submitContactForm``, rate limited."""
+
+    name = StringField(
+        "Your name",
+        validators=[InputRequired("Enter your name."), Length(min=2, max=100)],
+        filters=[strip],
+    )
+    email = email_field("Enter an email address we can answer.")
+    message = TextAreaField(
+        "Message",
+        description="10 to 2000 characters.",
+        validators=[InputRequired("Write a message."), Length(min=10, max=2000)],
+    )

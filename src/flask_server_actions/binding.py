@@ -1,0 +1,64 @@
+"""Arguments bound into a form on the server, signed so the client cannot change them.
+
+React encrypts the closure variables of an inline server action; here the values a
+form or button carries (the id of the row a delete button belongs to) are signed
+with the app's secret and bound to one action, so they cannot be altered or
+replayed on another action.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Mapping
+
+from flask import current_app
+from itsdangerous import BadData
+from itsdangerous import URLSafeTimedSerializer
+from werkzeug.exceptions import BadRequest
+
+#: Hidden field that carries the signed arguments.
+BOUND_FIELD: t.Final = "_sa_bound"
+_SALT: t.Final = "flask-server-actions.bound-arguments"
+
+
+class TamperedArguments(BadRequest):
+    """The signed arguments of a form were missing, altered, or too old."""
+
+    description = (
+        "This form is out of date or was changed, so nothing was done."
+        " Reload the page and try again."
+    )
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    # The newest key signs; the fallbacks (Flask's SECRET_KEY_FALLBACKS) still
+    # verify, so rotating the secret does not break forms already on screen.
+    keys = [
+        *(current_app.config.get("SECRET_KEY_FALLBACKS") or []),
+        current_app.secret_key,
+    ]
+    return URLSafeTimedSerializer([k for k in keys if k], salt=_SALT)
+
+
+def sign_arguments(endpoint: str, values: Mapping[str, t.Any]) -> str:
+    """Sign ``values`` for the action ``endpoint``."""
+    return _serializer().dumps({"a": endpoint, "v": dict(values)})
+
+
+def verify_arguments(
+    endpoint: str, token: str | None, names: t.Iterable[str]
+) -> dict[str, t.Any]:
+    """The values signed for ``endpoint``; raise :class:`TamperedArguments` otherwise."""
+    if not token:
+        raise TamperedArguments()
+    max_age = current_app.config["SERVER_ACTIONS_BIND_MAX_AGE"]
+    try:
+        payload = _serializer().loads(token, max_age=max_age)
+    except BadData as exc:
+        raise TamperedArguments() from exc
+    if not isinstance(payload, dict) or payload.get("a") != endpoint:
+        raise TamperedArguments()
+    values = payload.get("v")
+    if not isinstance(values, dict) or set(values) != set(names):
+        raise TamperedArguments()
+    return values

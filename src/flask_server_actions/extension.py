@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import typing as t
+
+from flask import Blueprint
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from .actions import respond_to_http_error
+from .buttons import action_button
+from .cache import EXTENSION_KEY
+from .cache import create_cache
+from .forms import csrf_headers
+from .forms import field
+from .forms import static_assets
+from .forms import submit
+from .limits import apply_body_limit
+from .ratelimit import create_limiter
+from .templating import ServerActionsExtension
+
+#: A factory of context managers; each action runs inside one (all or nothing).
+TransactionFactory = t.Callable[[], t.ContextManager[t.Any]]
+
+
+class ServerActions:
+    """The Flask extension: template tags, htmx assets, CSRF and in-form errors.
+
+    ::
+
+        actions = ServerActions(app)
+        # or, with an application factory
+        actions = ServerActions()
+        actions.init_app(app)
+
+    :param app: the application to set up now, if any.
+    :param transaction: a factory of context managers that each action runs
+        inside, e.g. :func:`flask_server_actions.sqlalchemy.session_transaction`.
+        A failure inside rolls it back.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        transaction: TransactionFactory | None = None,
+    ) -> None:
+        #: Runs each action in one transaction, when given.
+        self.transaction = transaction
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["server_actions"] = self
+        app.config.setdefault("SERVER_ACTIONS_ALLOWED_ORIGINS", [])
+        # Empty by default: htmx 4's own defaults already swap 4xx answers,
+        # which is what actions rely on to show errors in the form.
+        app.config.setdefault("SERVER_ACTIONS_HTMX_CONFIG", "")
+        app.config.setdefault("SERVER_ACTIONS_STATIC_URL_PATH", "/_server_actions")
+        # Signed bound arguments older than this (seconds) are refused.
+        app.config.setdefault("SERVER_ACTIONS_BIND_MAX_AGE", 7 * 24 * 3600)
+        app.config.setdefault("SERVER_ACTIONS_RATELIMIT_STORAGE_URI", None)
+        # How many proxies in front of the app append to X-Forwarded-For.
+        app.config.setdefault("SERVER_ACTIONS_TRUSTED_PROXIES", 0)
+        # Next.js caps server action bodies at 1 MB by default; so do we.
+        app.config.setdefault("SERVER_ACTIONS_MAX_BODY", "1 MB")
+        app.config.setdefault("SERVER_ACTIONS_CACHE", "memory")
+        app.config.setdefault("SERVER_ACTIONS_CACHE_DEFAULT_TIMEOUT", 300)
+        app.config.setdefault("SERVER_ACTIONS_CACHE_DIR", None)
+        app.config.setdefault("SERVER_ACTIONS_REDIS_URL", None)
+        app.config.setdefault("SERVER_ACTIONS_CACHE_PREFIX", "sa:")
+        # Languages a region with vary=["lang"] picks from Accept-Language.
+        app.config.setdefault("SERVER_ACTIONS_LANGUAGES", [])
+        # Kept on the app, not on the extension: one extension object may
+        # serve several apps, each with its own backend.
+        app.extensions[EXTENSION_KEY] = create_cache(app)
+
+        # First of all hooks: CSRFProtect reads the form, and the body limit
+        # must be in place before anyone does.
+        app.before_request_funcs.setdefault(None, []).insert(0, apply_body_limit)
+        if "csrf" not in app.extensions:
+            CSRFProtect(app)
+
+        create_limiter(app)
+
+        app.jinja_env.add_extension(ServerActionsExtension)
+        app.jinja_env.globals.update(
+            action_button=action_button,
+            field=field,
+            submit=submit,
+            server_actions_assets=static_assets,
+            csrf_headers=csrf_headers,
+        )
+        app.register_blueprint(
+            Blueprint(
+                "server_actions",
+                __name__,
+                static_folder="static",
+                static_url_path=app.config["SERVER_ACTIONS_STATIC_URL_PATH"],
+            )
+        )
+        app.register_error_handler(HTTPException, respond_to_http_error)

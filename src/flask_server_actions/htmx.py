@@ -1,0 +1,148 @@
+"""The current request as htmx sent it, and helpers for htmx response headers."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from functools import cached_property
+from urllib.parse import unquote
+from urllib.parse import urlsplit
+
+from flask import g
+from flask import request
+from werkzeug.datastructures import Headers
+from werkzeug.local import LocalProxy
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask import Response
+
+    from ._typing import SwapMethod
+
+#: A status htmx reads as "stop polling".
+HTMX_STOP_POLLING: t.Final = 286
+
+
+class HtmxDetails:
+    """The htmx request headers of the current request, parsed once each.
+
+    ``bool(htmx)`` is ``True`` when the request carries ``HX-Request: true``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, headers: t.Mapping[str, str] | Headers) -> None:
+        self._headers = headers
+
+    def _get(self, name: str) -> str | None:
+        value = self._headers.get(name)
+        return value if value else None
+
+    def __bool__(self) -> bool:
+        return self._get("HX-Request") == "true"
+
+    @cached_property
+    def boosted(self) -> bool:
+        return self._get("HX-Boosted") == "true"
+
+    @cached_property
+    def current_url(self) -> str | None:
+        return self._get("HX-Current-URL")
+
+    @cached_property
+    def current_path(self) -> str | None:
+        """The path and query of ``HX-Current-URL``, when it names this host."""
+        url = self.current_url
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.netloc and parts.netloc != request.host:
+            return None
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    @cached_property
+    def history_restore_request(self) -> bool:
+        return self._get("HX-History-Restore-Request") == "true"
+
+    @cached_property
+    def request_type(self) -> str | None:
+        """``"partial"`` for a targeted swap, ``"full"`` for a whole-page one."""
+        return self._get("HX-Request-Type")
+
+    @cached_property
+    def wants_full_page(self) -> bool:
+        """History restores and whole-page requests need the full page, not a fragment."""
+        return self.history_restore_request or self.request_type == "full"
+
+    @cached_property
+    def source(self) -> str | None:
+        return self._get("HX-Source")
+
+    @cached_property
+    def target(self) -> str | None:
+        """``HX-Target`` as htmx 4 sends it: ``tag#id``."""
+        return self._get("HX-Target")
+
+    @cached_property
+    def target_id(self) -> str | None:
+        """The element id inside ``HX-Target`` (``form#signup`` gives ``signup``)."""
+        target = self.target
+        if target is None or "#" not in target:
+            return None
+        return unquote(target.split("#", 1)[1]) or None
+
+
+def _get_htmx() -> HtmxDetails:
+    if "_server_actions_htmx" not in g:
+        g._server_actions_htmx = HtmxDetails(request.headers)
+    details: HtmxDetails = g._server_actions_htmx
+    return details
+
+
+#: The htmx details of the current request, like flask-login's ``current_user``.
+htmx: HtmxDetails = t.cast(HtmxDetails, LocalProxy(_get_htmx))
+
+_R = t.TypeVar("_R", bound="Response")
+
+
+def location(response: _R, url: str) -> _R:
+    """Have htmx load ``url`` into the page without a full reload (``HX-Location``)."""
+    response.headers["HX-Location"] = url
+    return response
+
+
+def client_redirect(response: _R, url: str) -> _R:
+    """Have htmx do a full browser redirect to ``url`` (``HX-Redirect``)."""
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+def retarget(response: _R, selector: str) -> _R:
+    """Swap the response into ``selector`` instead of the element's target."""
+    response.headers["HX-Retarget"] = selector
+    return response
+
+
+def reswap(response: _R, method: SwapMethod) -> _R:
+    """Swap the response with ``method`` instead of the element's ``hx-swap``."""
+    response.headers["HX-Reswap"] = method
+    return response
+
+
+def push_url(response: _R, url: str | t.Literal[False]) -> _R:
+    """Push ``url`` into the browser history (``False`` prevents a push)."""
+    response.headers["HX-Push-Url"] = "false" if url is False else url
+    return response
+
+
+def trigger_client_event(
+    response: _R, name: str, detail: t.Mapping[str, t.Any] | None = None
+) -> _R:
+    """Fire the event ``name`` on the client after the response arrives.
+
+    Several calls merge into one ``HX-Trigger`` header.
+    """
+    raw = response.headers.get("HX-Trigger")
+    events: dict[str, t.Any] = json.loads(raw) if raw else {}
+    events[name] = dict(detail or {})
+    response.headers["HX-Trigger"] = json.dumps(events)
+    return response

@@ -1,0 +1,101 @@
+"""Rate limits per action, delegated to Flask-Limiter.
+
+Keyed by the signed-in user, else by the client's address. Behind proxies, set
+``SERVER_ACTIONS_TRUSTED_PROXIES`` to how many of them add to ``X-Forwarded-For``;
+only those entries are believed, so a client cannot forge its address.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Flask
+from flask import current_app
+from flask import request
+from flask_limiter import Limiter
+
+from .policies import current_user
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask.sansio.blueprints import BlueprintSetupState
+
+    from .actions import Action
+
+
+def client_address() -> str:
+    """The client's address, believing only as many proxies as configured."""
+    trusted = int(current_app.config["SERVER_ACTIONS_TRUSTED_PROXIES"])
+    if trusted > 0:
+        forwarded = [
+            part.strip()
+            for part in request.headers.get("X-Forwarded-For", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= trusted:
+            return forwarded[-trusted]
+    return request.remote_addr or "unknown"
+
+
+def rate_limit_key() -> str:
+    """``user:<id>`` for a signed-in user, else ``addr:<client address>``."""
+    user = current_user()
+    if getattr(user, "is_authenticated", False):
+        return f"user:{user.get_id()}"
+    return f"addr:{client_address()}"
+
+
+#: Where the app keeps the Limiter that actions use.
+LIMITER_KEY: t.Final = "server_actions_limiter"
+
+
+def create_limiter(app: Flask) -> Limiter:
+    """The app's Limiter: the one already set up, or one for actions only."""
+    # Flask-Limiter keeps a set of limiters in app.extensions["limiter"].
+    existing = next(iter(app.extensions.get("limiter") or ()), None)
+    if isinstance(existing, Limiter):
+        app.extensions[LIMITER_KEY] = existing
+        return existing
+    storage = app.config["SERVER_ACTIONS_RATELIMIT_STORAGE_URI"] or app.config.get(
+        "RATELIMIT_STORAGE_URI"
+    )
+    if not storage:
+        redis_url = app.config.get("SERVER_ACTIONS_REDIS_URL")
+        storage = (
+            redis_url
+            if app.config["SERVER_ACTIONS_CACHE"] == "redis" and redis_url
+            else "memory://"
+        )
+    # No default limits: only actions that declare rate_limit= are limited.
+    limiter = Limiter(
+        key_func=rate_limit_key, app=app, storage_uri=storage, headers_enabled=True
+    )
+    app.extensions[LIMITER_KEY] = limiter
+    return limiter
+
+
+def limit_action(state: BlueprintSetupState, act: Action) -> None:
+    """Wrap the action's view in its Flask-Limiter limit, once its app is known."""
+    if act.rate_limit is None:
+        return
+    app = state.app
+    limiter = app.extensions.get(LIMITER_KEY)
+    if not isinstance(limiter, Limiter):
+        raise RuntimeError(
+            f"Action {act.endpoint} has rate_limit={act.rate_limit!r}: set up"
+            " ServerActions(app) before registering its blueprint."
+        )
+    endpoint = f"{state.name_prefix}.{state.name}.{act.name}".lstrip(".")
+    view = app.view_functions[endpoint]
+    rate = act.rate_limit
+    limited = limiter.limit(
+        rate,
+        key_func=rate_limit_key,
+        error_message=lambda: _message(rate() if callable(rate) else rate),
+    )(view)
+    app.view_functions[endpoint] = t.cast(t.Callable[..., t.Any], limited)
+
+
+def _message(rate: str) -> str:
+    return (
+        f"Too many requests (the limit is {rate}). Please wait a moment and try again."
+    )

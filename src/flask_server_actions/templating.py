@@ -1,0 +1,150 @@
+"""The ``{% action_form %}`` tag: a form that is also a block of its page.
+
+Because the form is a named block, an action can render just that form (for an
+htmx swap) from the same page template that renders it whole without JavaScript.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from jinja2 import nodes
+from jinja2.ext import Extension
+from markupsafe import Markup
+
+from .forms import default_form_id
+from .forms import form_block_name
+from .forms import render_action_form
+from .regions import check_region_name
+from .regions import region_block_name
+from .regions import render_region
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from jinja2.parser import Parser
+
+
+class ServerActionsExtension(Extension):
+    """Adds ``{% action_form %}`` and ``{% region %}``.
+
+    ``{% action_form "endpoint" [id="…"] %}…{% endaction_form %}`` renders the
+    action's form. ``{% region "name", tags=[…] %}…{% endregion %}`` marks a part
+    of the page that actions can refresh by tag or path; ``cache=seconds`` keeps
+    its content in the server-side cache and ``vary=[…]`` says what it differs by.
+
+    Inside the tag, ``form`` is the action's form (empty, or bound with the
+    user's input and errors) and ``state`` is the action's last
+    :class:`~flask_server_actions.ActionState` (or ``None``).
+    """
+
+    tags = {"action_form", "region"}
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        token = next(parser.stream)
+        if token.value == "region":
+            return self._parse_region(parser, token.lineno)
+        return self._parse_form(parser, token.lineno)
+
+    def _parse_options(self, parser: Parser) -> list[nodes.Keyword]:
+        options: list[nodes.Keyword] = []
+        while parser.stream.current.type != "block_end":
+            parser.stream.skip_if("comma")
+            key = parser.stream.expect("name")
+            parser.stream.expect("assign")
+            options.append(
+                nodes.Keyword(key.value, parser.parse_expression(), lineno=key.lineno)
+            )
+        return options
+
+    def _parse_region(self, parser: Parser, lineno: int) -> nodes.Node:
+        name = parser.parse_expression()
+        if not isinstance(name, nodes.Const) or not isinstance(name.value, str):
+            parser.fail(
+                'region takes its name as a quoted string, e.g. {% region "user-list" %}.',
+                lineno,
+            )
+        try:
+            check_region_name(name.value)
+        except ValueError as exc:
+            parser.fail(str(exc), lineno)
+        options = self._parse_options(parser)
+        body = parser.parse_statements(("name:endregion",), drop_needle=True)
+        # The template's name goes into the fragment-cache key of the region.
+        options.append(nodes.Keyword("template_name", nodes.Const(parser.name)))
+        call = self.call_method(
+            "_region", [nodes.Const(name.value)], options, lineno=lineno
+        )
+        call_block = nodes.CallBlock(call, [], [], body, lineno=lineno)
+        return nodes.Block(
+            region_block_name(name.value), [call_block], True, False, lineno=lineno
+        )
+
+    def _parse_form(self, parser: Parser, lineno: int) -> nodes.Node:
+        endpoint = parser.parse_expression()
+        if not isinstance(endpoint, nodes.Const) or not isinstance(endpoint.value, str):
+            parser.fail(
+                "action_form takes the action's endpoint as a quoted string,"
+                ' e.g. {% action_form "users.create_user" %}.',
+                lineno,
+            )
+        options: list[nodes.Keyword] = []
+        form_id = default_form_id(endpoint.value)
+        while parser.stream.current.type != "block_end":
+            parser.stream.skip_if("comma")
+            key = parser.stream.expect("name").value
+            parser.stream.expect("assign")
+            value = parser.parse_expression()
+            if key == "id":
+                if not isinstance(value, nodes.Const) or not isinstance(
+                    value.value, str
+                ):
+                    parser.fail("action_form's id must be a quoted string.", lineno)
+                form_id = value.value
+            else:
+                options.append(nodes.Keyword(key, value, lineno=lineno))
+        body = parser.parse_statements(("name:endaction_form",), drop_needle=True)
+        call = self.call_method(
+            "_render",
+            [nodes.Const(endpoint.value), nodes.Const(form_id)],
+            options,
+            lineno=lineno,
+        )
+        params = [nodes.Name("form", "param"), nodes.Name("state", "param")]
+        call_block = nodes.CallBlock(call, params, [], body, lineno=lineno)
+        return nodes.Block(
+            form_block_name(form_id), [call_block], True, False, lineno=lineno
+        )
+
+    def _render(
+        self,
+        endpoint: str,
+        form_id: str,
+        caller: t.Callable[..., str],
+        **options: t.Any,
+    ) -> Markup:
+        from .actions import get_action
+
+        return render_action_form(get_action(endpoint), form_id, caller, options)
+
+    def _region(
+        self,
+        name: str,
+        caller: t.Callable[[], str],
+        tags: t.Iterable[str] = (),
+        element: str = "div",
+        cache: int | bool | None = None,
+        vary: t.Iterable[str] | str | None = None,
+        template_name: str | None = None,
+        **attrs: t.Any,
+    ) -> Markup:
+        if isinstance(tags, str):
+            tags = [tags]
+        return render_region(
+            name,
+            caller,
+            tags=tags,
+            element=element,
+            attrs=attrs,
+            cache=cache,
+            vary=vary,
+            template_name=template_name,
+        )

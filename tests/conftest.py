@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+HERE = Path(__file__).parent
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def app() -> Flask:
+    app = Flask(__name__, template_folder=str(HERE / "templates"))
+    app.config.update(TESTING=True, SECRET_KEY="test secret")
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context() as ctx:
+        yield ctx
+
+
+@pytest.fixture
+def req_ctx(app):
+    with app.test_request_context() as ctx:
+        yield ctx
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token of the first form in ``html``."""
+    match = _TOKEN.search(html)
+    assert match, "no csrf_token field in the page"
+    return match.group(1)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from app.models import db
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("SITE_INSTANCE_PATH", str(tmp_path))
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "site tests",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'site.db'}",
+        }
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+ADMIN = ("ada@example.com", "analytical-engine")
+MEMBER = ("grace@example.com", "compiler-1952")
+
+
+def sign_in(client, email, password, next_path="/"):
+    from tests.conftest import csrf_token_from
+
+    token = csrf_token_from(client.get("/sign-in").text)
+    data = {
+        "csrf_token": token,
+        "email": email,
+        "password": password,
+        "next": next_path,
+    }
+    return client.post("/sign-in", data=data)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import csrf_token_from
+
+from .conftest import ADMIN
+from .conftest import MEMBER
+from .conftest import sign_in
+
+
+def test_sign_in_redirects_to_next(client):
+    response = sign_in(client, *ADMIN, next_path="/admin/users")
+    assert response.status_code == 303
+    assert response.location == "/admin/users"
+    assert "Welcome back, Ada Lovelace." in client.get("/admin/users").text
+
+
+@pytest.mark.parametrize(
+    "evil", ["https://evil.example/", "//evil.example", "/\\evil.example"]
+)
+def test_sign_in_never_redirects_off_site(client, evil):
+    assert sign_in(client, *ADMIN, next_path=evil).location == "/"
+
+
+def test_wrong_password_keeps_email_never_password(client):
+    response = sign_in(client, ADMIN[0], "Hunter2-not-it")
+    assert response.status_code == 400
+    assert "That email and password do not match an account." in response.text
+    assert 'value="ada@example.com"' in response.text
+    assert "Hunter2-not-it" not in response.text
+
+
+def test_unknown_email_answers_the_same(client):
+    response = sign_in(client, "nobody@example.com", "whatever")
+    assert response.status_code == 400
+    assert "That email and password do not match an account." in response.text
+
+
+def test_user_without_password_cannot_sign_in(client):
+    assert sign_in(client, "alan@example.com", "").status_code == 422
+
+
+def test_sign_out(client):
+    sign_in(client, *MEMBER)
+    token = csrf_token_from(client.get("/").text)
+    response = client.post("/sign-out", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert "Sign in</a>" in client.get("/").text
+
+
+def test_sign_out_when_signed_out_sends_to_sign_in(client):
+    token = csrf_token_from(client.get("/sign-in").text)
+    response = client.post("/sign-out", data={"csrf_token": token, "_sa_page": "/"})
+    assert response.status_code == 303
+    assert response.location.startswith("/sign-in?next=")

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from app import create_app
+
+app = create_app()
