@@ -55,6 +55,7 @@ from .ratelimit import limit_action
 from .revalidation import bumps_after
 from .revalidation import stale
 from .state import ActionState
+from .submissions import SubmissionKey
 from .urls import local_path
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -416,8 +417,17 @@ def handle_request(act: Action, view_args: Mapping[str, t.Any]) -> Response:
     """The HTTP side of an action: check, run, answer in the caller's mode."""
     g._server_actions_page_path = _submitted_page_path()
     check_origin()
-    state, form = execute(act, view_args)
-    return respond(act, state, form)
+    key = SubmissionKey.from_request(act.endpoint)
+    if key is None:
+        state, form = execute(act, view_args)
+        return respond(act, state, form)
+    (state, form), replayed = key.run_once(
+        lambda: execute(act, view_args), lambda first: (first, _bind_form(act))
+    )
+    response = respond(act, state, form)
+    if replayed:
+        response.headers["X-Submission-Replayed"] = "1"
+    return response
 
 
 def _finish(response: BaseResponse) -> Response:

@@ -73,6 +73,10 @@ class ServerActions:
         app.config.setdefault("SERVER_ACTIONS_CACHE_PREFIX", "sa:")
         # Languages a region with vary=["lang"] picks from Accept-Language.
         app.config.setdefault("SERVER_ACTIONS_LANGUAGES", [])
+        # Seconds an applied submission key is remembered (its result replayed).
+        app.config.setdefault("SERVER_ACTIONS_SUBMISSION_TTL", 3600)
+        # Seconds a repeat waits for the first request with its key to finish.
+        app.config.setdefault("SERVER_ACTIONS_SUBMISSION_WAIT", 10)
         # Kept on the app, not on the extension: one extension object may
         # serve several apps, each with its own backend.
         app.extensions[EXTENSION_KEY] = create_cache(app)

@@ -24,6 +24,8 @@ from markupsafe import escape
 from wtforms.widgets import ListWidget
 
 from .state import ActionState
+from .submissions import KEY_FIELD
+from .submissions import new_key
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask_wtf import FlaskForm
@@ -160,11 +162,15 @@ def state_for(endpoint: str, form_id: str) -> ActionState | None:
 
 
 def hidden_fields(form_id: str, **extra: str) -> Markup:
-    """The CSRF token, the page the form is on, the form's id, and ``extra`` fields."""
+    """The CSRF token, the page the form is on, the form's id, and ``extra`` fields.
+
+    Every call writes a fresh one-time submission key (see ``submissions``).
+    """
     fields = {
         "csrf_token": generate_csrf(),
         PAGE_FIELD: page_path(),
         FORM_FIELD: form_id,
+        KEY_FIELD: new_key(),
         **extra,
     }
     return Markup(
