@@ -114,6 +114,9 @@ class SubmissionKey:
     ) -> tuple[Outcome, bool]:
         """``run()`` if this key was never applied, else ``replay`` its first result.
 
+        ``replay(state)`` answers a state without running the action (it binds
+        the posted form, so the form shows what was typed).
+
         Returns the outcome and whether it was replayed. A repeat that arrives
         while the first request runs waits for its result, at most
         ``SERVER_ACTIONS_SUBMISSION_WAIT`` seconds, then answers 409.
@@ -130,9 +133,9 @@ class SubmissionKey:
                 return replay(_restored(found)), True
             # Pending (another request runs it), or released just now: try again.
             if time.monotonic() >= deadline:
-                return (ActionState.failure(IN_PROGRESS_MESSAGE, status=409), None), (
-                    False
-                )
+                # Shown in the form, which keeps what was typed (``replay`` binds it).
+                busy = ActionState.failure(IN_PROGRESS_MESSAGE, status=409)
+                return replay(busy), False
             time.sleep(_POLL_INTERVAL)
 
     def _run_claimed(self, run: t.Callable[[], Outcome], ttl: int) -> Outcome:
