@@ -175,11 +175,15 @@ def test_json_double_submit_gets_the_first_body(client, token, key, journal):
     first = post(client, token, key, JSON, title="Hello")
     second = post(client, token, key, JSON, title="Hello")
     assert journal.notes == ["Hello"]
-    assert first.json == second.json == {
-        "ok": True,
-        "message": "Note added.",
-        "data": {"count": 0},
-    }
+    assert (
+        first.json
+        == second.json
+        == {
+            "ok": True,
+            "message": "Note added.",
+            "data": {"count": 0},
+        }
+    )
 
 
 def test_back_button_resubmission_replays(client, token, key, journal):
