@@ -54,6 +54,7 @@ from .policies import current_user
 from .ratelimit import limit_action
 from .revalidation import bumps_after
 from .revalidation import stale
+from .signals import action_answered
 from .state import ActionState
 from .urls import local_path
 
@@ -459,6 +460,11 @@ def respond(
         large or malformed), so htmx callers keep their form as it is and only
         its status area is replaced.
     """
+    action_answered.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        action=act,
+        state=state,
+    )
     mode = response_mode()
     form_id = _submitted_form_id(act)
     if mode == "json":

@@ -4,6 +4,7 @@ import pytest
 
 from app import create_app
 from app.models import db
+from flask_server_actions.testing import ActionClient
 
 
 @pytest.fixture
@@ -16,6 +17,7 @@ def app(tmp_path, monkeypatch):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'site.db'}",
         }
     )
+    app.test_client_class = ActionClient
     yield app
     with app.app_context():
         db.engine.dispose()
