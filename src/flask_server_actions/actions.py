@@ -521,6 +521,9 @@ def _render_for_htmx(
     g._server_actions_blocks = wanted
     try:
         call_page(path)
+    except HTTPException:
+        # The page refuses this caller (403, 404…): answer in the status area.
+        return None, ""
     finally:
         g._server_actions_blocks = None
     return wanted.results.get(form_block), wanted.oob
@@ -528,7 +531,10 @@ def _render_for_htmx(
 
 def _render_whole_page(act: Action, state: ActionState) -> Response:
     path = _page_path_for(act)
-    rv = call_page(path) if path is not None else None
+    try:
+        rv = call_page(path) if path is not None else None
+    except HTTPException:
+        rv = None  # the page itself refuses this caller; report the action alone
     if rv is None:
         body = (
             "<!doctype html><title>Not saved</title>"

@@ -93,7 +93,9 @@ def test_invalid_input_without_javascript_keeps_it_in_the_whole_page(client):
 
 
 def test_duplicate_email_is_409_on_the_field(client):
-    result = client.submit("users.create_user", name="Ada Again", email="ADA@example.com")
+    result = client.submit(
+        "users.create_user", name="Ada Again", email="ADA@example.com"
+    )
     assert result.status == 409
     assert result.message == "A user with this email already exists."
     assert result.errors == {"email": ["This email is already in use."]}
@@ -102,7 +104,10 @@ def test_duplicate_email_is_409_on_the_field(client):
 
 def test_success_without_javascript_redirects_and_shows_the_message_once(client):
     result = client.submit(
-        "users.create_user", mode="plain", name="Katherine Johnson", email="kj@example.com"
+        "users.create_user",
+        mode="plain",
+        name="Katherine Johnson",
+        email="kj@example.com",
     )
     assert (result.status, result.redirect) == (303, "/users")
     assert "Katherine Johnson was created." in client.get("/users").text
