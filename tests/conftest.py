@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+# Also an installed entry point under this name, so pytest loads it once.
+pytest_plugins = ["flask_server_actions.pytest_plugin"]
+
 HERE = Path(__file__).parent
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

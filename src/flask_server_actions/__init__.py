@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
 from .actions import Action as Action
 from .actions import action as action
 from .actions import get_action as get_action
@@ -23,6 +26,12 @@ from .revalidation import revalidate_tag as revalidate_tag
 from .state import ActionState as ActionState
 from .state import redirect_to as redirect_to
 from .urls import local_path as local_path
+
+try:
+    #: The installed version; ``pyproject.toml`` is the one place it is written.
+    __version__ = _version("flask-server-actions")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
 
 __all__ = [
     "Action",

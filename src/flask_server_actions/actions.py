@@ -54,6 +54,7 @@ from .policies import current_user
 from .ratelimit import limit_action
 from .revalidation import bumps_after
 from .revalidation import stale
+from .signals import action_answered
 from .state import ActionState
 from .submissions import SubmissionKey
 from .urls import local_path
@@ -469,6 +470,11 @@ def respond(
         large or malformed), so htmx callers keep their form as it is and only
         its status area is replaced.
     """
+    action_answered.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        action=act,
+        state=state,
+    )
     mode = response_mode()
     form_id = _submitted_form_id(act)
     if mode == "json":
@@ -525,6 +531,9 @@ def _render_for_htmx(
     g._server_actions_blocks = wanted
     try:
         call_page(path)
+    except HTTPException:
+        # The page refuses this caller (403, 404…): answer in the status area.
+        return None, ""
     finally:
         g._server_actions_blocks = None
     return wanted.results.get(form_block), wanted.oob
@@ -532,7 +541,10 @@ def _render_for_htmx(
 
 def _render_whole_page(act: Action, state: ActionState) -> Response:
     path = _page_path_for(act)
-    rv = call_page(path) if path is not None else None
+    try:
+        rv = call_page(path) if path is not None else None
+    except HTTPException:
+        rv = None  # the page itself refuses this caller; report the action alone
     if rv is None:
         body = (
             "<!doctype html><title>Not saved</title>"

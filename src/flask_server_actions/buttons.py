@@ -26,7 +26,8 @@ from .forms import submit
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def _button_id(endpoint: str, bind: Mapping[str, t.Any]) -> str:
+def button_id(endpoint: str, bind: Mapping[str, t.Any]) -> str:
+    """The default id of the button form for ``endpoint`` bound to ``bind``."""
     suffix = "-".join(_UNSAFE.sub("-", str(v)) for v in bind.values())
     base = default_form_id(endpoint)
     return f"{base}-{suffix}" if suffix else base
@@ -55,7 +56,7 @@ def action_button(
 
     act = get_action(endpoint)
     values = dict(bind or {})
-    form_id = id or _button_id(endpoint, values)
+    form_id = id or button_id(endpoint, values)
     state = state_for(endpoint, form_id)
     url = act.url()
     extra = {KIND_FIELD: "button"}

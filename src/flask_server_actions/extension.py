@@ -11,6 +11,7 @@ from .actions import respond_to_http_error
 from .buttons import action_button
 from .cache import EXTENSION_KEY
 from .cache import create_cache
+from .cli import actions_command
 from .forms import csrf_headers
 from .forms import field
 from .forms import static_assets
@@ -106,3 +107,4 @@ class ServerActions:
             )
         )
         app.register_error_handler(HTTPException, respond_to_http_error)
+        app.cli.add_command(actions_command)
