@@ -177,6 +177,16 @@ class ActionResult:
     state: ActionState | None
     #: The form's id on the page.
     form_id: str
+    #: Posts the same body again (same submission key), for :meth:`repeat`.
+    _again: t.Callable[[], ActionResult] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
+
+    def repeat(self) -> ActionResult:
+        """Send the very same submission again: a double click or a re-post."""
+        if self._again is None:
+            raise RuntimeError("This result cannot be repeated.")
+        return self._again()
 
     @property
     def status(self) -> int:
@@ -201,6 +211,11 @@ class ActionResult:
     @property
     def data(self) -> Mapping[str, t.Any]:
         return self.state.data if self.state is not None else {}
+
+    @property
+    def replayed(self) -> bool:
+        """The server answered with the first result of this submission key."""
+        return self.response.headers.get("X-Submission-Replayed") == "1"
 
     @property
     def text(self) -> str:
@@ -334,10 +349,23 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
                 sent.setdefault("HX-Current-URL", f"http://localhost{page}")
         elif mode == "json":
             sent.setdefault("Accept", "application/json")
+        return self._post(app, url, body, sent, wanted_id)
+
+    def _post(
+        self,
+        app: Flask,
+        url: str,
+        body: MultiDict[str, t.Any],
+        headers: dict[str, str],
+        form_id: str,
+    ) -> ActionResult:
         with record_states(app) as states:
-            response = self.post(url, data=body, headers=sent)
+            response = self.post(url, data=MultiDict(body), headers=headers)
         return ActionResult(
-            response=response, state=states[-1] if states else None, form_id=wanted_id
+            response=response,
+            state=states[-1] if states else None,
+            form_id=form_id,
+            _again=lambda: self._post(app, url, body, headers, form_id),
         )
 
     def _form_fields(
