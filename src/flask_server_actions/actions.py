@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import secrets
 import typing as t
 from collections.abc import Mapping
 
@@ -29,6 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import htmx as hx
 from .binding import BOUND_FIELD
 from .binding import verify_arguments
+from .boundary import masked_failure
 from .errors import ActionError
 from .errors import CrossOriginRequest
 from .errors import UnknownAction
@@ -319,15 +319,6 @@ def _bind_form(act: Action) -> FlaskForm | None:
     return act.form_class(meta={"csrf": False})
 
 
-def _masked_failure(act: Action, exc: BaseException) -> ActionState:
-    error_id = secrets.token_hex(4)
-    logger.error("Action %s failed (error id %s)", act.endpoint, error_id, exc_info=exc)
-    message = f"{MESSAGES[500]} Please try again. (Error id {error_id})"
-    if current_app.debug:
-        message = f"{type(exc).__name__}: {exc} (error id {error_id})"
-    return ActionState.failure(message, status=500, data={"error_id": error_id})
-
-
 def _authorize(act: Action, form: FlaskForm | None, *, after_validation: bool) -> None:
     policy = act.policy
     if policy.is_public:
@@ -395,7 +386,7 @@ def execute(
     except HTTPException:
         raise
     except Exception as exc:  # noqa: BLE001 - masked for the user, logged in full
-        state = _masked_failure(act, exc)
+        state = masked_failure(act, exc)
     if not state.ok:
         state = state.with_values(submitted_values(form))
     return state, form
@@ -417,6 +408,18 @@ def handle_request(act: Action, view_args: Mapping[str, t.Any]) -> Response:
     g._server_actions_page_path = _submitted_page_path()
     check_origin()
     state, form = execute(act, view_args)
+    return respond(act, state, form)
+
+
+def restore_form(act: Action) -> Response:
+    """Answer with ``act``'s form filled in with the posted values, running nothing.
+
+    What "Try again" after an unexpected error posts: the form comes back as
+    the user left it, ready to be sent again.
+    """
+    g._server_actions_page_path = _submitted_page_path()
+    form = _bind_form(act)
+    state = ActionState(ok=False, status=200).with_values(submitted_values(form))
     return respond(act, state, form)
 
 

@@ -8,6 +8,8 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from .actions import respond_to_http_error
+from .boundary import DEFAULT_TEMPLATE
+from .boundary import restore_after_failure
 from .buttons import action_button
 from .cache import EXTENSION_KEY
 from .cache import create_cache
@@ -73,6 +75,9 @@ class ServerActions:
         app.config.setdefault("SERVER_ACTIONS_CACHE_PREFIX", "sa:")
         # Languages a region with vary=["lang"] picks from Accept-Language.
         app.config.setdefault("SERVER_ACTIONS_LANGUAGES", [])
+        # Shown in a form's place when its action fails unexpectedly, unless
+        # its blueprint supplies its own (error_template).
+        app.config.setdefault("SERVER_ACTIONS_ERROR_TEMPLATE", DEFAULT_TEMPLATE)
         # Kept on the app, not on the extension: one extension object may
         # serve several apps, each with its own backend.
         app.extensions[EXTENSION_KEY] = create_cache(app)
@@ -84,6 +89,8 @@ class ServerActions:
             CSRFProtect(app)
 
         create_limiter(app)
+        # After CSRF and the body limit, before the action's view runs.
+        app.before_request(restore_after_failure)
 
         app.jinja_env.add_extension(ServerActionsExtension)
         app.jinja_env.globals.update(
@@ -99,6 +106,7 @@ class ServerActions:
                 __name__,
                 static_folder="static",
                 static_url_path=app.config["SERVER_ACTIONS_STATIC_URL_PATH"],
+                template_folder="templates",
             )
         )
         app.register_error_handler(HTTPException, respond_to_http_error)
