@@ -4,6 +4,7 @@ from .actions import Action as Action
 from .actions import action as action
 from .actions import get_action as get_action
 from .actions import response_mode as response_mode
+from .boundary import error_template as error_template
 from .cache import ActionCache as ActionCache
 from .cache import current_cache as current_cache
 from .datacache import cached as cached
@@ -38,6 +39,7 @@ __all__ = [
     "allow",
     "cached",
     "current_cache",
+    "error_template",
     "get_action",
     "htmx",
     "lazy",
