@@ -10,6 +10,7 @@ from .cache import current_cache as current_cache
 from .datacache import cached as cached
 from .errors import ActionError as ActionError
 from .errors import CrossOriginRequest as CrossOriginRequest
+from .errors import TaintedValueError as TaintedValueError
 from .errors import UnknownAction as UnknownAction
 from .extension import ServerActions as ServerActions
 from .htmx import HtmxDetails as HtmxDetails
@@ -23,6 +24,9 @@ from .revalidation import revalidate_path as revalidate_path
 from .revalidation import revalidate_tag as revalidate_tag
 from .state import ActionState as ActionState
 from .state import redirect_to as redirect_to
+from .taint import Secret as Secret
+from .taint import secret as secret
+from .taint import taint as taint
 from .urls import local_path as local_path
 
 __all__ = [
@@ -33,7 +37,9 @@ __all__ = [
     "CrossOriginRequest",
     "HtmxDetails",
     "Policy",
+    "Secret",
     "ServerActions",
+    "TaintedValueError",
     "UnknownAction",
     "action",
     "allow",
@@ -50,4 +56,6 @@ __all__ = [
     "revalidate_tag",
     "render_page",
     "response_mode",
+    "secret",
+    "taint",
 ]

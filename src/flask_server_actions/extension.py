@@ -19,6 +19,7 @@ from .forms import static_assets
 from .forms import submit
 from .limits import apply_body_limit
 from .ratelimit import create_limiter
+from .taint import install as install_taint_checks
 from .templating import ServerActionsExtension
 
 #: A factory of context managers; each action runs inside one (all or nothing).
@@ -93,6 +94,7 @@ class ServerActions:
         app.before_request(restore_after_failure)
 
         app.jinja_env.add_extension(ServerActionsExtension)
+        install_taint_checks(app)
         app.jinja_env.globals.update(
             action_button=action_button,
             field=field,
