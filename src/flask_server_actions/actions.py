@@ -485,9 +485,19 @@ def respond(
             remember_state(form_id, state)
         return _finish(redirect(_page_path_for(act) or "/", 303))
 
-    if mode == "plain" and state.status == 401:
+    if state.status == 401 and (
+        mode == "plain" or _posted_field(KIND_FIELD) == "button"
+    ):
+        # Off to sign in, then back to the page (a button has no input to lose;
+        # a form with input keeps it and says why in its status area).
         login = _login_redirect()
         if login is not None:
+            if state.message:
+                flash(state.message, "error")
+            if mode == "htmx":
+                return _finish(
+                    hx.client_redirect(make_response("", 200), login.location)
+                )
             return _finish(login)
 
     g._server_actions_submission = Submission(act.endpoint, form_id, form, state)
@@ -518,6 +528,10 @@ def _render_for_htmx(
     g._server_actions_blocks = wanted
     try:
         call_page(path)
+    except HTTPException:
+        # The page itself refuses this user now (e.g. signed in as someone
+        # else since): answer in the form's status area instead.
+        return None, ""
     finally:
         g._server_actions_blocks = None
     return wanted.results.get(form_block), wanted.oob

@@ -44,7 +44,9 @@ def test_htmx_failure_shows_contacts_own_template(app, client, token, caplog):
     with broken(send_message), caplog.at_level(logging.ERROR, "flask_server_actions"):
         response = send(client, token, HTMX, **GOOD)
     assert response.status_code == 500
-    assert response.text.startswith('<div id="contact-send-message" class="sa-boundary"')
+    assert response.text.startswith(
+        '<div id="contact-send-message" class="sa-boundary"'
+    )
     assert "Your message was not sent" in response.text
     assert f"<code>{logged_error_id(caplog)}</code>" in response.text
     assert "hunter2" not in response.text
