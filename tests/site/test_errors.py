@@ -100,3 +100,38 @@ def test_password_hash_is_a_secret(app):
 def test_secret_key_never_renders(app):
     with app.test_request_context(), pytest.raises(TaintedValueError):
         render_template_string("{{ config.SECRET_KEY }}")
+
+
+def _admin_button_then(client, then_email=None):
+    from tests.site.conftest import sign_in
+    from tests.site.test_admin import buttons
+
+    sign_in(client, "ada@example.com", "analytical-engine")
+    csrf, bound = buttons(client)[3]
+    client.post("/sign-out", data={"csrf_token": csrf})
+    if then_email:
+        sign_in(client, then_email, "compiler-1952")
+    data = {
+        "csrf_token": csrf,
+        "_sa_bound": bound,
+        "_sa_page": "/admin/users",
+        "_sa_form": "admin-delete-user-3",
+        "_sa_kind": "button",
+    }
+    headers = {"HX-Request": "true", "HX-Target": "admin-delete-user-3"}
+    return client.post("/admin/users/delete", data=data, headers=headers)
+
+
+def test_htmx_button_401_goes_to_sign_in_and_says_why(client):
+    response = _admin_button_then(client)
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/sign-in?next=%2Fadmin%2Fusers"
+    assert "Please sign in to do this." in client.get("/sign-in").text
+
+
+def test_htmx_403_when_the_page_refuses_answers_in_the_status_area(client):
+    response = _admin_button_then(client, "grace@example.com")
+    assert response.status_code == 403
+    assert response.headers["HX-Retarget"] == "#admin-delete-user-3-status"
+    assert "<html" not in response.text
+    assert "You are not allowed to do this." in response.text
