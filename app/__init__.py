@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from flask_server_actions import ServerActions
+from flask_server_actions import taint
 from flask_server_actions.sqlalchemy import session_transaction
 
 from .models import db
@@ -38,6 +39,10 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
     db.init_app(app)
     ServerActions(app, transaction=session_transaction(db.session))
+    # Whatever signs the sessions must never reach a page (too short a key
+    # would match ordinary text; a real one is long).
+    if len(str(app.config["SECRET_KEY"])) >= 8:
+        taint(str(app.config["SECRET_KEY"]), "The app's SECRET_KEY", app=app)
 
     from . import admin
     from . import auth

@@ -6,14 +6,40 @@ from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import String
 from sqlalchemy import func
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.types import TypeDecorator
 from werkzeug.security import generate_password_hash
+
+from flask_server_actions import Secret
+from flask_server_actions import secret
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class SecretString(TypeDecorator[Secret[str]]):
+    """A text column read as a :class:`Secret`: it refuses to be rendered."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int, message: str) -> None:
+        super().__init__(length)
+        self.message = message
+
+    def process_bind_param(
+        self, value: Secret[str] | str | None, dialect: Dialect
+    ) -> str | None:
+        return value.reveal() if isinstance(value, Secret) else value
+
+    def process_result_value(
+        self, value: str | None, dialect: Dialect
+    ) -> Secret[str] | None:
+        return secret(value, self.message) if value is not None else None
 
 
 db = SQLAlchemy(model_class=Base)
@@ -27,7 +53,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(20), default="user")
     #: Only seeded accounts have a password; users made on /users cannot sign in.
-    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    #: A secret: a template that renders it fails in development and tests.
+    password_hash: Mapped[Secret[str] | None] = mapped_column(
+        SecretString(255, "A user's password hash"), default=None
+    )
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
@@ -73,7 +102,9 @@ def seed_database() -> None:
                 name=name,
                 email=email,
                 role=role,
-                password_hash=generate_password_hash(password) if password else None,
+                password_hash=secret(generate_password_hash(password))
+                if password
+                else None,
             )
         )
     db.session.commit()

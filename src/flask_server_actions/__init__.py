@@ -7,11 +7,13 @@ from .actions import Action as Action
 from .actions import action as action
 from .actions import get_action as get_action
 from .actions import response_mode as response_mode
+from .boundary import error_template as error_template
 from .cache import ActionCache as ActionCache
 from .cache import current_cache as current_cache
 from .datacache import cached as cached
 from .errors import ActionError as ActionError
 from .errors import CrossOriginRequest as CrossOriginRequest
+from .errors import TaintedValueError as TaintedValueError
 from .errors import UnknownAction as UnknownAction
 from .extension import ServerActions as ServerActions
 from .htmx import HtmxDetails as HtmxDetails
@@ -25,6 +27,9 @@ from .revalidation import revalidate_path as revalidate_path
 from .revalidation import revalidate_tag as revalidate_tag
 from .state import ActionState as ActionState
 from .state import redirect_to as redirect_to
+from .taint import Secret as Secret
+from .taint import secret as secret
+from .taint import taint as taint
 from .urls import local_path as local_path
 
 try:
@@ -41,12 +46,15 @@ __all__ = [
     "CrossOriginRequest",
     "HtmxDetails",
     "Policy",
+    "Secret",
     "ServerActions",
+    "TaintedValueError",
     "UnknownAction",
     "action",
     "allow",
     "cached",
     "current_cache",
+    "error_template",
     "get_action",
     "htmx",
     "lazy",
@@ -57,4 +65,6 @@ __all__ = [
     "revalidate_tag",
     "render_page",
     "response_mode",
+    "secret",
+    "taint",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import secrets
 import typing as t
 from collections.abc import Mapping
 
@@ -29,6 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import htmx as hx
 from .binding import BOUND_FIELD
 from .binding import verify_arguments
+from .boundary import masked_failure
 from .errors import ActionError
 from .errors import CrossOriginRequest
 from .errors import UnknownAction
@@ -321,15 +321,6 @@ def _bind_form(act: Action) -> FlaskForm | None:
     return act.form_class(meta={"csrf": False})
 
 
-def _masked_failure(act: Action, exc: BaseException) -> ActionState:
-    error_id = secrets.token_hex(4)
-    logger.error("Action %s failed (error id %s)", act.endpoint, error_id, exc_info=exc)
-    message = f"{MESSAGES[500]} Please try again. (Error id {error_id})"
-    if current_app.debug:
-        message = f"{type(exc).__name__}: {exc} (error id {error_id})"
-    return ActionState.failure(message, status=500, data={"error_id": error_id})
-
-
 def _authorize(act: Action, form: FlaskForm | None, *, after_validation: bool) -> None:
     policy = act.policy
     if policy.is_public:
@@ -397,7 +388,7 @@ def execute(
     except HTTPException:
         raise
     except Exception as exc:  # noqa: BLE001 - masked for the user, logged in full
-        state = _masked_failure(act, exc)
+        state = masked_failure(act, exc)
     if not state.ok:
         state = state.with_values(submitted_values(form))
     return state, form
@@ -429,6 +420,18 @@ def handle_request(act: Action, view_args: Mapping[str, t.Any]) -> Response:
     if replayed:
         response.headers["X-Submission-Replayed"] = "1"
     return response
+
+
+def restore_form(act: Action) -> Response:
+    """Answer with ``act``'s form filled in with the posted values, running nothing.
+
+    What "Try again" after an unexpected error posts: the form comes back as
+    the user left it, ready to be sent again.
+    """
+    g._server_actions_page_path = _submitted_page_path()
+    form = _bind_form(act)
+    state = ActionState(ok=False, status=200).with_values(submitted_values(form))
+    return respond(act, state, form)
 
 
 def _finish(response: BaseResponse) -> Response:
@@ -498,9 +501,19 @@ def respond(
             remember_state(form_id, state)
         return _finish(redirect(_page_path_for(act) or "/", 303))
 
-    if mode == "plain" and state.status == 401:
+    if state.status == 401 and (
+        mode == "plain" or _posted_field(KIND_FIELD) == "button"
+    ):
+        # Off to sign in, then back to the page (a button has no input to lose;
+        # a form with input keeps it and says why in its status area).
         login = _login_redirect()
         if login is not None:
+            if state.message:
+                flash(state.message, "error")
+            if mode == "htmx":
+                return _finish(
+                    hx.client_redirect(make_response("", 200), login.location)
+                )
             return _finish(login)
 
     g._server_actions_submission = Submission(act.endpoint, form_id, form, state)
@@ -532,7 +545,8 @@ def _render_for_htmx(
     try:
         call_page(path)
     except HTTPException:
-        # The page refuses this caller (403, 404…): answer in the status area.
+        # The page itself refuses this user now (e.g. signed in as someone
+        # else since): answer in the form's status area instead.
         return None, ""
     finally:
         g._server_actions_blocks = None

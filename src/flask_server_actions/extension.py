@@ -8,6 +8,8 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from .actions import respond_to_http_error
+from .boundary import DEFAULT_TEMPLATE
+from .boundary import restore_after_failure
 from .buttons import action_button
 from .cache import EXTENSION_KEY
 from .cache import create_cache
@@ -18,6 +20,7 @@ from .forms import static_assets
 from .forms import submit
 from .limits import apply_body_limit
 from .ratelimit import create_limiter
+from .taint import install as install_taint_checks
 from .templating import ServerActionsExtension
 
 #: A factory of context managers; each action runs inside one (all or nothing).
@@ -78,6 +81,9 @@ class ServerActions:
         app.config.setdefault("SERVER_ACTIONS_SUBMISSION_TTL", 3600)
         # Seconds a repeat waits for the first request with its key to finish.
         app.config.setdefault("SERVER_ACTIONS_SUBMISSION_WAIT", 10)
+        # Shown in a form's place when its action fails unexpectedly, unless
+        # its blueprint supplies its own (error_template).
+        app.config.setdefault("SERVER_ACTIONS_ERROR_TEMPLATE", DEFAULT_TEMPLATE)
         # Kept on the app, not on the extension: one extension object may
         # serve several apps, each with its own backend.
         app.extensions[EXTENSION_KEY] = create_cache(app)
@@ -89,8 +95,11 @@ class ServerActions:
             CSRFProtect(app)
 
         create_limiter(app)
+        # After CSRF and the body limit, before the action's view runs.
+        app.before_request(restore_after_failure)
 
         app.jinja_env.add_extension(ServerActionsExtension)
+        install_taint_checks(app)
         app.jinja_env.globals.update(
             action_button=action_button,
             field=field,
@@ -104,6 +113,7 @@ class ServerActions:
                 __name__,
                 static_folder="static",
                 static_url_path=app.config["SERVER_ACTIONS_STATIC_URL_PATH"],
+                template_folder="templates",
             )
         )
         app.register_error_handler(HTTPException, respond_to_http_error)

@@ -23,6 +23,7 @@ from markupsafe import Markup
 from markupsafe import escape
 from wtforms.widgets import ListWidget
 
+from .boundary import render_boundary
 from .state import ActionState
 from .submissions import KEY_FIELD
 from .submissions import new_key
@@ -247,6 +248,11 @@ def render_action_form(
 ) -> Markup:
     """The ``<form>`` of ``action``, working with htmx and without JavaScript."""
     form, state, just_submitted = _form_and_state(action, form_id)
+    if state is not None and not state.ok:
+        # An unexpected error: the form's place shows the error boundary.
+        boundary = render_boundary(action, form_id, state)
+        if boundary is not None:
+            return boundary
     # After a submit, focus goes to the first invalid field, else (success, or a
     # failure no field is to blame for) back to the form's first field: never
     # lost to <body> when htmx swaps the form or the browser loads a new page.
