@@ -39,6 +39,8 @@ from .actions import Action
 from .binding import BOUND_FIELD
 from .binding import sign_arguments
 from .buttons import button_id
+from .forms import FORM_FIELD
+from .forms import KIND_FIELD
 from .forms import PAGE_FIELD
 from .forms import default_form_id
 from .signals import action_answered
@@ -251,9 +253,11 @@ class ActionResult:
 
     @property
     def redirect(self) -> str | None:
-        """Where the caller is sent next: the 303 ``Location`` or htmx's ``HX-Location``."""
+        """Where the caller is sent next: a 303's ``Location``, or ``HX-Redirect`` / ``HX-Location``."""
         if self.response.status_code in (301, 302, 303, 307, 308):
             return self.response.headers.get("Location")
+        if "HX-Redirect" in self.response.headers:
+            return self.response.headers["HX-Redirect"]
         location = self.response.headers.get("HX-Location")
         if location and location.startswith("{"):
             import json
@@ -332,6 +336,8 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
         body = self._form_fields(page, wanted_id, url)
         if signed is not None:
             body.setlist(BOUND_FIELD, [signed])
+            # Bound arguments come from action_button: post as that button would.
+            body.setdefault(KIND_FIELD, "button")
         for name, value in {**dict(data or {}), **fields}.items():
             if value is None:
                 body.poplist(name)
@@ -377,7 +383,11 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
                 hidden = _hidden_fields(shown.get_data(as_text=True), form_id, url)
                 if hidden is not None:
                     return MultiDict(hidden)
-        found: MultiDict[str, t.Any] = MultiDict({"csrf_token": self.csrf_token()})
+        # No page, or the form is not on it (e.g. the page needs a sign-in first):
+        # post what the form would have carried.
+        found: MultiDict[str, t.Any] = MultiDict(
+            {"csrf_token": self.csrf_token(), FORM_FIELD: form_id}
+        )
         if page is not None:
             found[PAGE_FIELD] = page
         return found

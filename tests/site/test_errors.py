@@ -103,23 +103,14 @@ def test_secret_key_never_renders(app):
 
 
 def _admin_button_then(client, then_email=None):
+    """Click Delete on the admin page after signing out (and maybe in as another)."""
     from tests.site.conftest import sign_in
-    from tests.site.test_admin import buttons
 
-    sign_in(client, "ada@example.com", "analytical-engine")
-    csrf, bound = buttons(client)[3]
-    client.post("/sign-out", data={"csrf_token": csrf})
     if then_email:
         sign_in(client, then_email, "compiler-1952")
-    data = {
-        "csrf_token": csrf,
-        "_sa_bound": bound,
-        "_sa_page": "/admin/users",
-        "_sa_form": "admin-delete-user-3",
-        "_sa_kind": "button",
-    }
-    headers = {"HX-Request": "true", "HX-Target": "admin-delete-user-3"}
-    return client.post("/admin/users/delete", data=data, headers=headers)
+    return client.submit(
+        "admin.delete_user", bind={"user_id": 3}, page="/admin/users"
+    ).response
 
 
 def test_htmx_button_401_goes_to_sign_in_and_says_why(client):
