@@ -45,8 +45,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     from . import errors
     from . import home
     from . import likes
-    from . import username
     from . import todos
+    from . import username
     from . import users
 
     errors.register(app)

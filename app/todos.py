@@ -88,9 +88,7 @@ def index() -> str:
 def add_todo(form: TodoForm) -> ActionState:
     """The seed's ``addTodo``."""
     owner = current_owner()
-    count = db.session.scalar(
-        db.select(func.count(Todo.id)).where(Todo.owner == owner)
-    )
+    count = db.session.scalar(db.select(func.count(Todo.id)).where(Todo.owner == owner))
     if (count or 0) >= MAX_TODOS:
         raise ActionError(
             f"Your list is full ({MAX_TODOS} items). Delete some first.",

@@ -12,7 +12,6 @@ import typing as t
 from collections.abc import Mapping
 
 from markupsafe import Markup
-from markupsafe import escape
 
 from .binding import BOUND_FIELD
 from .binding import sign_arguments

@@ -89,7 +89,10 @@ def test_concurrent_likes_are_all_counted(app, tmp_path):
         for _ in range(3):
             statuses.append(c.post("/likes/like", data=data).status_code)
 
-    threads = [threading.Thread(target=run, args=pair) for pair in zip(clients, prepared)]
+    threads = [
+        threading.Thread(target=run, args=pair)
+        for pair in zip(clients, prepared, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -34,7 +34,8 @@ def add(client, text, headers=None, **extra):
 def buttons(client):
     """{(todo_id, "toggle"|"delete"): signed arguments} from the page."""
     return {
-        (int(i), kind): bound for i, kind, bound in _BUTTON.findall(client.get("/todos").text)
+        (int(i), kind): bound
+        for i, kind, bound in _BUTTON.findall(client.get("/todos").text)
     }
 
 
@@ -63,7 +64,9 @@ def test_empty_list_explains_itself(client):
     assert "Nothing to do yet" in page
     assert 'data-sa-optimistic="todo-optimistic"' in page
     # The optimistic template fills the text as text, in the list it names.
-    template = page.split('<template id="todo-optimistic"', 1)[1].split("</template>")[0]
+    template = page.split('<template id="todo-optimistic"', 1)[1].split("</template>")[
+        0
+    ]
     assert 'data-sa-into="#todo-items"' in template
     assert 'data-sa-value="text"' in template
 
@@ -99,7 +102,9 @@ def test_add_plain_redirects_and_shows_the_item(app, client):
     ],
 )
 @pytest.mark.parametrize("headers", [HTMX, {}], ids=["htmx", "plain"])
-def test_add_invalid_is_422_in_the_form_with_input_kept(app, client, text, message, headers):
+def test_add_invalid_is_422_in_the_form_with_input_kept(
+    app, client, text, message, headers
+):
     response = add(client, text, headers=headers)
     assert response.status_code == 422
     assert message in response.text
@@ -186,7 +191,9 @@ def test_delete_and_delete_again(app, client):
     assert response.status_code == 200
     assert "Gone soon" not in response.text
     assert todos(app) == []
-    again = press(client, todo_id, "delete", headers={"HX-Request": "true"}, bound=bound)
+    again = press(
+        client, todo_id, "delete", headers={"HX-Request": "true"}, bound=bound
+    )
     assert again.status_code == 200
     assert "already deleted" in again.text
 
@@ -205,7 +212,9 @@ def test_someone_elses_item_cannot_be_touched(app, client):
     bound = buttons(client)[(todo_id, "toggle")]
     stranger = app.test_client()
     stranger.get("/todos")
-    response = press(stranger, todo_id, "toggle", headers={"HX-Request": "true"}, bound=bound)
+    response = press(
+        stranger, todo_id, "toggle", headers={"HX-Request": "true"}, bound=bound
+    )
     assert response.status_code == 404
     assert "not on your list" in response.text
     assert todos(app)[0][1] is False
