@@ -169,6 +169,9 @@ def test_toggle_is_optimistic_and_sticks(page, js, slow):
     expect(item(page, text).get_by_role("button", name="Done")).to_have_attribute(
         "aria-pressed", "true"
     )
+    if js:
+        # The list was replaced; focus is back on the same button, not lost.
+        expect(item(page, text).get_by_role("button", name="Done")).to_be_focused()
     # And back.
     slow(0)
     item(page, text).get_by_role("button", name="Done").click()
@@ -216,6 +219,9 @@ def test_delete_is_optimistic(page, js, slow):
         )
     expect(item(page, drop)).to_have_count(0)
     expect(item(page, keep)).to_have_count(1)
+    if js:
+        # Its item is gone, so focus moves to the neighbouring item.
+        expect(item(page, keep).get_by_role("button", name="Done")).to_be_focused()
     expect(page.locator("#todo-summary")).to_have_text("0 of 1 done")
 
 

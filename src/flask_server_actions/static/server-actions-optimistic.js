@@ -83,6 +83,40 @@
     return { item: item, note: note, inserted: true, cleared: cleared };
   }
 
+  // Whether focus was in the form when it was submitted, read before htmx
+  // disables its button (a disabled button can lose focus).
+  var focusedWhenSent = new WeakMap();
+  document.addEventListener("htmx:config:request", function (evt) {
+    var form = optimisticForm(evt.detail && evt.detail.ctx);
+    if (form) focusedWhenSent.set(form, form.contains(document.activeElement));
+  });
+
+  function itemIdNear(item, direction) {
+    var sibling = item[direction];
+    while (sibling && !(sibling.hasAttribute && sibling.hasAttribute("data-sa-item") && sibling.id)) {
+      sibling = sibling[direction];
+    }
+    return sibling ? sibling.id : null;
+  }
+
+  // A revalidated region replaces the button that had focus; put focus on
+  // the same button in the new markup (or, if its item is gone, on a
+  // neighbour's), so keyboard users are not thrown back to the top.
+  function restoreFocus(record) {
+    if (!record.hadFocus) return;
+    var active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    var candidates = [record.form.id].concat(record.neighbours || []);
+    for (var i = 0; i < candidates.length; i++) {
+      var found = candidates[i] && document.getElementById(candidates[i]);
+      var button = found && found.querySelector("[type=submit], button");
+      if (button) {
+        button.focus();
+        return;
+      }
+    }
+  }
+
   document.addEventListener("htmx:before:request", function (evt) {
     var ctx = evt.detail && evt.detail.ctx;
     var form = optimisticForm(ctx);
@@ -94,6 +128,9 @@
       var css = form.getAttribute("data-sa-optimistic-class");
       var defaultNote = kind === "remove" ? "Deleting…" : "Saving…";
       record = { item: item, kind: kind, css: css, form: form };
+      record.hadFocus = focusedWhenSent.get(form) === true;
+      record.neighbours = [itemIdNear(item, "nextElementSibling"),
+        itemIdNear(item, "previousElementSibling")];
       if (kind === "toggle" && css) item.classList.toggle(css);
       if (kind === "toggle") flipPressed(form);
       if (kind === "remove") item.classList.add("sa-optimistic--removing");
@@ -163,5 +200,6 @@
     var status = ctx.response ? ctx.response.status : 0;
     if (status >= 200 && status < 400) settle(record);
     else undo(record);
+    restoreFocus(record);
   });
 })();
