@@ -242,3 +242,22 @@ def test_delete_is_restored_on_failure(page, js, slow, failing):
     expect(item(page, text).locator(".sa-optimistic__note")).to_have_count(0)
     page.goto("/todos")
     expect(item(page, text)).to_have_count(1)
+
+
+def test_typing_the_next_item_while_saving_is_kept(page, js, slow):
+    page.goto("/todos")
+    first, second = unique("First "), unique("Second ")
+    page.get_by_label("New to-do").fill(first)
+    if js:
+        slow(1.5)
+        form(page).locator("[type=submit]").click()
+        expect(item(page, first)).to_have_attribute("aria-busy", "true")
+        page.get_by_label("New to-do").fill(second)
+        expect(form(page).get_by_role("status")).to_have_text(f"Added “{first}”.")
+        # The server's fresh (empty) form did not wipe what was typed meanwhile.
+        expect(page.get_by_label("New to-do")).to_have_value(second)
+    else:
+        form(page).locator("[type=submit]").click()
+        expect(form(page).get_by_role("status")).to_have_text(f"Added “{first}”.")
+        expect(page.get_by_label("New to-do")).to_have_value("")
+    expect(item(page, first)).to_have_count(1)
