@@ -102,19 +102,19 @@ def test_optimistic_item_shows_before_the_answer(page, js, slow):
     page.goto("/todos")
     text = unique("Call the bank ")
     answers = post_responses(page)
-    slow(2.0)
+    slow(3.0)
     page.get_by_label("New to-do").fill(text)
     button = form(page).locator("[type=submit]")
     button.click()
     if js:
         pending = item(page, text)
         expect(pending).to_have_class(classes("todo--new", "sa-optimistic"))
+        assert answers == [], "the optimistic item must show before the answer"
         expect(pending).to_have_attribute("aria-busy", "true")
         expect(pending.locator(".sa-optimistic__note")).to_have_text("Saving…")
         expect(page.get_by_label("New to-do")).to_have_value("")
         expect(button).to_be_disabled()
         expect(button).to_have_accessible_name("Adding…")
-        assert answers == [], "the optimistic item must show before the answer"
         # The server's list replaces it: one item, no longer pending.
         expect(form(page).get_by_role("status")).to_have_text(f"Added “{text}”.")
         expect(item(page, text)).to_have_count(1)
@@ -131,7 +131,7 @@ def test_optimistic_item_shows_before_the_answer(page, js, slow):
 def test_optimistic_item_is_rolled_back_on_failure(page, js, slow, failing):
     page.goto("/todos")
     text = unique("Doomed <b>item</b> ")
-    slow(1.5)
+    slow(2.5)
     failing(True)
     page.get_by_label("New to-do").fill(text)
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
@@ -158,7 +158,7 @@ def test_toggle_is_optimistic_and_sticks(page, js, slow):
     row = item(page, text)
     toggle = row.get_by_role("button", name="Done")
     expect(toggle).to_have_attribute("aria-pressed", "false")
-    slow(1.5)
+    slow(2.5)
     toggle.click()
     if js:
         expect(row).to_have_class(classes("sa-optimistic", "todo--done"))
@@ -186,7 +186,7 @@ def test_toggle_is_undone_on_failure(page, js, slow, failing):
     add(page, text)
     failing(True)
     row = item(page, text)
-    slow(1.5)
+    slow(2.5)
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         row.get_by_role("button", name="Done").click()
         if js:
@@ -208,7 +208,7 @@ def test_delete_is_optimistic(page, js, slow):
     keep, drop = unique("Keep "), unique("Drop ")
     add(page, keep)
     add(page, drop)
-    slow(1.5)
+    slow(2.5)
     item(page, drop).get_by_role("button", name="Delete").click()
     if js:
         expect(item(page, drop)).to_have_class(
@@ -230,7 +230,7 @@ def test_delete_is_restored_on_failure(page, js, slow, failing):
     text = unique("Survivor ")
     add(page, text)
     failing(True)
-    slow(1.5)
+    slow(2.5)
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         item(page, text).get_by_role("button", name="Delete").click()
         if js:
@@ -249,7 +249,7 @@ def test_typing_the_next_item_while_saving_is_kept(page, js, slow):
     first, second = unique("First "), unique("Second ")
     page.get_by_label("New to-do").fill(first)
     if js:
-        slow(1.5)
+        slow(2.5)
         form(page).locator("[type=submit]").click()
         expect(item(page, first)).to_have_attribute("aria-busy", "true")
         page.get_by_label("New to-do").fill(second)
@@ -261,3 +261,24 @@ def test_typing_the_next_item_while_saving_is_kept(page, js, slow):
         expect(form(page).get_by_role("status")).to_have_text(f"Added “{first}”.")
         expect(page.get_by_label("New to-do")).to_have_value("")
     expect(item(page, first)).to_have_count(1)
+
+
+def test_no_answer_at_all_rolls_back_too(browser, site):
+    """The server cannot be reached (JavaScript only: without it the browser
+    shows its own error page): the item goes, the text comes back."""
+    context = browser.new_context(base_url=site.url)
+    try:
+        page = context.new_page()
+        page.goto("/todos")
+        page.route("**/todos/add", lambda route: route.abort())
+        text = unique("Offline ")
+        page.get_by_label("New to-do").fill(text)
+        form(page).locator("[type=submit]").click()
+        expect(form(page).get_by_role("alert")).to_contain_text(
+            "The server could not be reached, so nothing was saved."
+        )
+        expect(item(page, text)).to_have_count(0)
+        expect(page.locator(".sa-optimistic")).to_have_count(0)
+        expect(page.get_by_label("New to-do")).to_have_value(text)
+    finally:
+        context.close()
