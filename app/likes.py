@@ -39,7 +39,7 @@ bp = Blueprint("likes", __name__)
 
 #: The counter of the demo page; other pages (a blog post) use their own key.
 DEMO_KEY = "likes-demo"
-#: Counters the like action accepts: a signed key must also be one we know.
+#: The shape of a counter key; the key is signed by the server and checked again.
 KNOWN_KEY = re.compile(r"^[a-z0-9][a-z0-9:_-]{0,99}$")
 #: A browser session counts as a new view of a page again after this long.
 VIEW_WINDOW = 30 * 60
