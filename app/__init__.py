@@ -49,6 +49,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     from . import contact
     from . import errors
     from . import home
+    from . import likes
+    from . import todos
     from . import username
     from . import users
 
@@ -60,6 +62,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(contact.bp)
     app.register_blueprint(users.bp)
     app.register_blueprint(username.bp)
+    app.register_blueprint(todos.bp)
+    app.register_blueprint(likes.bp)
 
     with app.app_context():
         db.create_all()

@@ -27,6 +27,20 @@ EXAMPLES = [
         " Flask-Limiter; one more answers 429 in the form and sends nothing.",
     ),
     (
+        "todos.index",
+        "To-do list (optimistic)",
+        "The seed's useOptimistic: a new item shows at once as “Saving…”, the"
+        " server's list replaces it, and a failure takes it back and returns your"
+        " text. Ticking off and deleting are optimistic too.",
+    ),
+    (
+        "likes.index",
+        "Like button and view counter",
+        "Actions outside forms: a like button that updates its count in place"
+        " (a plain form without JavaScript) and a view counter that counts page"
+        " views, atomically in SQL.",
+    ),
+    (
         "admin.users",
         "Delete users (admins)",
         "The seed's deleteUser: sign in as an admin; each Delete button carries the"

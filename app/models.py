@@ -77,6 +77,34 @@ class ContactMessage(db.Model):  # type: ignore[name-defined,misc]
     sent_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
+# --- Todos, likes and views (issue 5) -------------------------------------------
+
+
+class Todo(db.Model):  # type: ignore[name-defined,misc]
+    """One item of a to-do list; ``owner`` is ``user:<id>`` or ``session:<token>``."""
+
+    __tablename__ = "todos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(String(200))
+    done: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class Counter(db.Model):  # type: ignore[name-defined,misc]
+    """Likes and views of one thing (a page, a post), updated atomically in SQL."""
+
+    __tablename__ = "counters"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    likes: Mapped[int] = mapped_column(default=0)
+    views: Mapped[int] = mapped_column(default=0)
+
+
+# --- end of issue 5 models ------------------------------------------------------
+
+
 SEED_USERS = [
     ("Ada Lovelace", "ada@example.com", "admin"),
     ("Grace Hopper", "grace@example.com", "user"),

@@ -19,6 +19,7 @@ from .forms import field
 from .forms import static_assets
 from .forms import submit
 from .limits import apply_body_limit
+from .optimistic import optimistic_template
 from .ratelimit import create_limiter
 from .taint import install as install_taint_checks
 from .templating import ServerActionsExtension
@@ -103,6 +104,7 @@ class ServerActions:
         app.jinja_env.globals.update(
             action_button=action_button,
             field=field,
+            optimistic_template=optimistic_template,
             submit=submit,
             server_actions_assets=static_assets,
             csrf_headers=csrf_headers,

@@ -24,6 +24,7 @@ from markupsafe import escape
 from wtforms.widgets import ListWidget
 
 from .boundary import render_boundary
+from .optimistic import optimistic_attrs
 from .state import ActionState
 from .submissions import KEY_FIELD
 from .submissions import new_key
@@ -284,6 +285,11 @@ def render_action_form(
         "hx-disable": "find [type=submit]",
         "hx-confirm": options.get("confirm"),
         "data-sa-action": action.endpoint,
+        **optimistic_attrs(
+            options.get("optimistic"),
+            css_class=options.get("optimistic_class"),
+            pending=options.get("optimistic_pending"),
+        ),
     }
     hidden = hidden_fields(form_id)
     return Markup(
@@ -414,6 +420,9 @@ def static_assets() -> Markup:
     css = url_for("server_actions.static", filename="server-actions.css")
     htmx_js = url_for("server_actions.static", filename="htmx/htmx.min.js")
     own_js = url_for("server_actions.static", filename="server-actions.js")
+    optimistic_js = url_for(
+        "server_actions.static", filename="server-actions-optimistic.js"
+    )
     config = current_app.config["SERVER_ACTIONS_HTMX_CONFIG"]
     meta = (
         Markup(f'<meta name="htmx-config" content="{escape(config)}">')
@@ -424,6 +433,7 @@ def static_assets() -> Markup:
         f'{meta}<link rel="stylesheet" href="{css}">'
         f'<script src="{htmx_js}" defer></script>'
         f'<script src="{own_js}" defer></script>'
+        f'<script src="{optimistic_js}" defer></script>'
     )
 
 
