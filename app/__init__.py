@@ -41,9 +41,11 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
     from . import admin
     from . import auth
+    from . import cart
     from . import contact
     from . import errors
     from . import home
+    from . import products
     from . import username
     from . import users
 
@@ -55,6 +57,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(contact.bp)
     app.register_blueprint(users.bp)
     app.register_blueprint(username.bp)
+    app.register_blueprint(products.bp)
+    app.register_blueprint(cart.bp)
 
     with app.app_context():
         db.create_all()
