@@ -99,7 +99,7 @@ def cart_lines() -> list[tuple[CartLine, Product]]:
         .where(CartLine.cart_id == cart_id)
         .order_by(CartLine.id)
     )
-    return [(line, product) for line, product in rows.tuples()]
+    return [(line, product) for line, product in rows]
 
 
 def cart_count() -> int:
@@ -161,7 +161,7 @@ def batch_update_items(form: BatchUpdateForm) -> ActionState:
     errors: dict[str, list[str]] = {}
     wrong: list[str] = []
     seen: set[int] = set()
-    changes: list[tuple[str, int, CartLine, Product, int]] = []
+    changes: list[tuple[str, str, CartLine, int]] = []
     # Check every line before writing any, so the answer names each wrong one.
     for position, entry in enumerate(form.lines, start=1):
         name = str(entry.quantity.name)
@@ -175,7 +175,8 @@ def batch_update_items(form: BatchUpdateForm) -> ActionState:
         elif quantity > found[1].stock:
             problem = f"Only {found[1].stock} in stock: enter {found[1].stock} or fewer."
         else:
-            changes.append((name, position, found[0], found[1], quantity))
+            label = _line_label(position, found[1])
+            changes.append((name, label, found[0], quantity))
             seen.add(line_id)
             continue
         errors[name] = [problem]
@@ -186,8 +187,9 @@ def batch_update_items(form: BatchUpdateForm) -> ActionState:
         )
     # Write line by line, as the seed's transaction does; the database may
     # still refuse one (a constraint), and then every earlier write is undone.
+    # Labels are made beforehand: after a failed flush the rows cannot be read.
     removed = updated = 0
-    for name, position, line, product, quantity in changes:
+    for name, label, line, quantity in changes:
         try:
             if quantity == 0:
                 db.session.delete(line)
@@ -198,8 +200,7 @@ def batch_update_items(form: BatchUpdateForm) -> ActionState:
             db.session.flush()
         except IntegrityError as exc:
             raise ActionError(
-                f"Nothing was saved: the shop could not store"
-                f" {_line_label(position, product)}.",
+                f"Nothing was saved: the shop could not store {label}.",
                 status=422,
                 errors={name: ["The shop could not store this quantity."]},
             ) from exc
