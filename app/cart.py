@@ -173,7 +173,9 @@ def batch_update_items(form: BatchUpdateForm) -> ActionState:
         elif line_id in seen:
             problem = "This item appears twice in the form; reload the page."
         elif quantity > found[1].stock:
-            problem = f"Only {found[1].stock} in stock: enter {found[1].stock} or fewer."
+            problem = (
+                f"Only {found[1].stock} in stock: enter {found[1].stock} or fewer."
+            )
         else:
             label = _line_label(position, found[1])
             changes.append((name, label, found[0], quantity))

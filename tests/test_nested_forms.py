@@ -90,7 +90,11 @@ def test_nested_errors_are_keyed_by_input_name(client):
     assert response.status_code == 422
     body = response.get_json()
     assert set(body["errors"]) == {"lines-1-qty", "lines-2-qty"}
-    assert body["values"] == {"lines-0-qty": "1", "lines-1-qty": "x", "lines-2-qty": "12"}
+    assert body["values"] == {
+        "lines-0-qty": "1",
+        "lines-1-qty": "x",
+        "lines-2-qty": "12",
+    }
 
 
 def test_nested_errors_render_beside_their_line_with_focus(client):

@@ -268,9 +268,7 @@ def render_action_form(
     options: t.Mapping[str, t.Any],
 ) -> Markup:
     """The ``<form>`` of ``action``, working with htmx and without JavaScript."""
-    form, state, just_submitted = _form_and_state(
-        action, form_id, options.get("data")
-    )
+    form, state, just_submitted = _form_and_state(action, form_id, options.get("data"))
     # After a submit, focus goes to the first invalid field, else (success, or a
     # failure no field is to blame for) back to the form's first field: never
     # lost to <body> when htmx swaps the form or the browser loads a new page.

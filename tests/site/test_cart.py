@@ -13,6 +13,7 @@ from tests.conftest import csrf_token_from
 from .shop import cart_rows
 from .shop import fill_cart
 
+
 def value_of(html: str, name: str) -> str | None:
     """The value of the input called ``name`` in ``html``."""
     tag = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', html)
@@ -35,9 +36,7 @@ def batch(client, quantities, headers=None, line_ids=None, **extra):
     """Post the cart form with one quantity per line (line ids from the database)."""
     token = csrf_token_from(client.get("/cart").text)
     data = {"csrf_token": token, "_sa_page": "/cart", **extra}
-    for index, (line_id, quantity) in enumerate(
-        zip(line_ids, quantities, strict=True)
-    ):
+    for index, (line_id, quantity) in enumerate(zip(line_ids, quantities, strict=True)):
         data[f"lines-{index}-line_id"] = str(line_id)
         data[f"lines-{index}-quantity"] = quantity
     return client.post("/cart/update", data=data, headers=headers or {})
@@ -109,7 +108,7 @@ def test_one_invalid_line_writes_nothing(app, client, lines, headers, bad):
     for index, value in enumerate(["7", "8", bad, "9"]):
         assert value_of(html, f"lines-{index}-quantity") == value
     assert "lines-0-quantity-error" not in html
-    assert "These lines need a change:" in html
+    assert "Nothing was saved. Change these lines" in html
     assert "Line 3 (" in html
 
 
