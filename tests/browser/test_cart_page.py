@@ -32,6 +32,7 @@ def form(page):
 def test_empty_cart_points_to_the_products(page, js):
     page.goto("/cart")
     expect(page.locator(".cart-empty")).to_contain_text("Your cart is empty.")
+    assert_no_axe_violations(page)
     page.get_by_role("link", name="Find something in the products").click()
     expect(page).to_have_url(re.compile(r"/products$"))
 

@@ -174,3 +174,9 @@ def test_add_to_cart_refuses_a_forged_product_id(app, client):
     assert response.status_code == 400
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(CartLine.id))) == 0
+
+
+def test_home_and_nav_link_to_the_shop(client):
+    page = client.get("/").text
+    assert 'href="/products"' in page
+    assert 'href="/cart"' in page
