@@ -180,3 +180,18 @@ def test_home_and_nav_link_to_the_shop(client):
     page = client.get("/").text
     assert 'href="/products"' in page
     assert 'href="/cart"' in page
+
+
+def test_refused_add_without_javascript_shows_the_same_search(app, client):
+    """The page re-rendered with the error is the search the visitor was on."""
+    product_id = first_products(app, 1)[0]
+    with app.app_context():
+        db.session.get(Product, product_id).stock = 1
+        db.session.commit()
+    add_to_cart(client, product_id, query="?q=birch+bird")
+    response = add_to_cart(client, product_id, query="?q=birch+bird")
+    assert response.status_code == 409
+    assert "1 product matches “birch bird”" in response.text
+    assert 'value="birch bird"' in response.text
+    status = response.text.split(f'id="cart-add-item-{product_id}-status"', 1)[1]
+    assert "that is all we can sell" in status.split("</div>", 1)[0]
