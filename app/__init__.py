@@ -46,10 +46,12 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
     from . import admin
     from . import auth
+    from . import cart
     from . import contact
     from . import errors
     from . import home
     from . import likes
+    from . import products
     from . import todos
     from . import username
     from . import users
@@ -64,6 +66,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(username.bp)
     app.register_blueprint(todos.bp)
     app.register_blueprint(likes.bp)
+    app.register_blueprint(products.bp)
+    app.register_blueprint(cart.bp)
 
     with app.app_context():
         db.create_all()

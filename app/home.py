@@ -53,6 +53,18 @@ EXAMPLES = [
         "Authentication as a server action: a wrong password answers in the form"
         " and keeps your email; pages and actions that need an account send you here.",
     ),
+    (
+        "products.index",
+        "Search products (debounced)",
+        "Results as you type: a short delay, stale answers cancelled, the URL kept"
+        " bookmarkable; without JavaScript a plain GET form gives the same page.",
+    ),
+    (
+        "cart.index",
+        "Update the cart (one transaction)",
+        "The seed's batchUpdateItems: every line's quantity in one transaction;"
+        " one wrong line means nothing is saved and the form says which.",
+    ),
 ]
 
 

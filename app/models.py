@@ -4,7 +4,10 @@ import datetime as dt
 
 from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import CheckConstraint
+from sqlalchemy import ForeignKey
 from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
 from sqlalchemy import func
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -105,6 +108,74 @@ class Counter(db.Model):  # type: ignore[name-defined,misc]
 # --- end of issue 5 models ------------------------------------------------------
 
 
+# --- Shop: /products (debounced search) and /cart (batch update) --------------
+
+
+class Product(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    price_cents: Mapped[int]
+    stock: Mapped[int]
+
+    @property
+    def price(self) -> str:
+        return f"${self.price_cents // 100}.{self.price_cents % 100:02d}"
+
+
+class CartLine(db.Model):  # type: ignore[name-defined,misc]
+    """One product in one visitor's cart (``cart_id`` lives in their session)."""
+
+    __tablename__ = "cart_lines"
+    __table_args__ = (
+        UniqueConstraint("cart_id", "product_id"),
+        CheckConstraint("quantity BETWEEN 1 AND 99", name="cart_line_quantity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[str] = mapped_column(String(64), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int]
+    added_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+#: The catalogue is generated from these, the same on every machine.
+PRODUCT_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "Lighting": ("Lamp", "Lamps (pair)", "Pendant Light", "Lantern", "Sconce"),
+    "Kitchen": ("Kettle", "Teapot", "Mug", "Chef's Knife", "Cutting Board"),
+    "Office": ("Notebook", "Desk Organiser", "Fountain Pen", "Monitor Stand"),
+    "Garden": ("Watering Can", "Planter", "Trowel", "Bird Feeder"),
+    "Textiles": ("Throw Blanket", "Cushion", "Rug", "Tea Towel"),
+}
+PRODUCT_ADJECTIVES = (
+    "Brass", "Oak", "Walnut", "Linen", "Copper", "Ceramic", "Slate", "Birch",
+    "Cotton", "Enamel", "Glass", "Marble", "Rattan", "Steel", "Wool",
+)  # fmt: skip
+
+
+def seed_products() -> None:
+    """Fill an empty catalogue with a few hundred products, deterministically."""
+    if db.session.scalar(db.select(func.count()).select_from(Product)):
+        return
+    number = 0
+    for category, nouns in PRODUCT_CATEGORIES.items():
+        for noun in nouns:
+            for adjective in PRODUCT_ADJECTIVES:
+                number += 1
+                db.session.add(
+                    Product(
+                        name=f"{adjective} {noun}",
+                        category=category,
+                        # Prices and stock vary but never change between runs.
+                        price_cents=500 + (number * 737) % 14500,
+                        stock=(number * 7) % 23 + 3,
+                    )
+                )
+    db.session.commit()
+
+
 SEED_USERS = [
     ("Ada Lovelace", "ada@example.com", "admin"),
     ("Grace Hopper", "grace@example.com", "user"),
@@ -120,7 +191,8 @@ RESERVED_USERNAMES = frozenset({"admin", "root", "support", "ada", "grace"})
 
 
 def seed_database() -> None:
-    """Fill an empty database with a few users, once."""
+    """Fill an empty database with a few users and the catalogue, once."""
+    seed_products()
     if db.session.scalar(db.select(func.count()).select_from(User)):
         return
     for name, email, role in SEED_USERS:

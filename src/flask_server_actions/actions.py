@@ -38,7 +38,9 @@ from .forms import KIND_FIELD
 from .forms import PAGE_FIELD
 from .forms import Submission
 from .forms import default_form_id
+from .forms import field_errors
 from .forms import form_block_name
+from .forms import leaf_fields
 from .forms import remember_state
 from .forms import status_area
 from .forms import submitted_values
@@ -358,9 +360,8 @@ def execute(
             view_args = {**view_args, **bound}
         form = _bind_form(act)
         if form is not None and not form.validate():
-            errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
             state = ActionState(
-                ok=False, message=MESSAGES[422], errors=errors, status=422
+                ok=False, message=MESSAGES[422], errors=field_errors(form), status=422
             )
             return state.with_values(submitted_values(form)), form
         _authorize(act, form, after_validation=True)
@@ -400,9 +401,12 @@ def _show_errors_on_fields(
     """Put an action's own field errors beside the fields, like validation errors."""
     if form is None:
         return
+    # Nested inputs (``lines-2-quantity``) are found by their full name.
+    by_name = {str(f.name): f for f in leaf_fields(form)}
     for name, messages in errors.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, *messages]
+        if name in by_name:
+            found = by_name[name]
+            found.errors = [*found.errors, *messages]
 
 
 def handle_request(act: Action, view_args: Mapping[str, t.Any]) -> Response:

@@ -49,6 +49,8 @@ _NOT_INPUTS = frozenset({"SubmitField", "CSRFTokenField"})
 _CHECKABLE = frozenset({"BooleanField"})
 _GROUPS = frozenset({"RadioField"})
 _NO_ECHO = frozenset({"PasswordField", "FileField", "MultipleFileField"})
+#: Fields that hold other fields; their inputs are named ``outer-index-inner``.
+_CONTAINERS = frozenset({"FieldList", "FormField"})
 
 
 def default_form_id(endpoint: str) -> str:
@@ -95,12 +97,33 @@ def page_path() -> str:
     return full[:-1] if full.endswith("?") else full
 
 
+def leaf_fields(form: t.Iterable[Field]) -> t.Iterator[Field]:
+    """Every input of ``form``, with ``FieldList`` and ``FormField`` opened up.
+
+    A list of lines (``FieldList(FormField(LineForm))``) has inputs named
+    ``lines-0-quantity``, ``lines-1-quantity``…; this yields those, so errors,
+    kept values and focus work per line as they do for top-level fields.
+    """
+    for field in form:
+        if field.type in _CONTAINERS:
+            yield from leaf_fields(t.cast("t.Iterable[Field]", field))
+        else:
+            yield field
+
+
+def field_errors(form: FlaskForm) -> dict[str, list[str]]:
+    """The form's validation errors as ``{input name: [messages]}``, nested inputs included."""
+    return {
+        str(f.name): [str(m) for m in f.errors] for f in leaf_fields(form) if f.errors
+    }
+
+
 def submitted_values(form: FlaskForm | None) -> dict[str, t.Any]:
     """What the user typed, for the state: never passwords or files."""
     if form is None:
         return {}
     values: dict[str, t.Any] = {}
-    for field in form:
+    for field in leaf_fields(form):
         if field.type in _NO_ECHO or field.type in _NOT_INPUTS:
             continue
         raw = request.form.getlist(field.name)
@@ -139,11 +162,13 @@ def pop_state(form_id: str) -> ActionState | None:
     )
 
 
-def _fresh_form(action: Action) -> FlaskForm | None:
+def _fresh_form(
+    action: Action, data: t.Mapping[str, t.Any] | None = None
+) -> FlaskForm | None:
     if action.form_class is None:
         return None
     # formdata=None: another action's POST must not fill this form.
-    return action.form_class(formdata=None, meta={"csrf": False})
+    return action.form_class(formdata=None, data=data, meta={"csrf": False})
 
 
 def submission_for(endpoint: str, form_id: str) -> Submission | None:
@@ -184,23 +209,26 @@ def hidden_fields(form_id: str, **extra: str) -> Markup:
 
 
 def _form_and_state(
-    action: Action, form_id: str
+    action: Action, form_id: str, data: t.Mapping[str, t.Any] | None = None
 ) -> tuple[FlaskForm | None, ActionState | None, bool]:
-    """The form to render, its state, and whether it was just submitted."""
+    """The form to render, its state, and whether it was just submitted.
+
+    :param data: initial values of a fresh form (``data=`` of ``action_form``).
+    """
     submitted = submission_for(action.endpoint, form_id)
     if submitted is not None:
         state = submitted.state
         if state.ok and state.reset:
-            return _fresh_form(action), state, True
-        return submitted.form or _fresh_form(action), state, True
+            return _fresh_form(action, data), state, True
+        return submitted.form or _fresh_form(action, data), state, True
     flashed = pop_state(form_id)
-    return _fresh_form(action), flashed, flashed is not None
+    return _fresh_form(action, data), flashed, flashed is not None
 
 
 def _first_invalid(form: FlaskForm | None, state: ActionState | None) -> str | None:
     if state is None:
         return None
-    names = [str(f.name) for f in form] if form is not None else []
+    names = [str(f.name) for f in leaf_fields(form)] if form is not None else []
     for name in names:
         if state.errors.get(name):
             return name
@@ -210,7 +238,7 @@ def _first_invalid(form: FlaskForm | None, state: ActionState | None) -> str | N
 def _first_input(form: FlaskForm | None) -> str | None:
     if form is None:
         return None
-    for f in form:
+    for f in leaf_fields(form):
         if f.type not in _NOT_INPUTS and f.type != "HiddenField":
             return str(f.name)
     return None
@@ -248,7 +276,7 @@ def render_action_form(
     options: t.Mapping[str, t.Any],
 ) -> Markup:
     """The ``<form>`` of ``action``, working with htmx and without JavaScript."""
-    form, state, just_submitted = _form_and_state(action, form_id)
+    form, state, just_submitted = _form_and_state(action, form_id, options.get("data"))
     if state is not None and not state.ok:
         # An unexpected error: the form's place shows the error boundary.
         boundary = render_boundary(action, form_id, state)
