@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from .actions import Action as Action
 from .actions import action as action
+from .actions import all_actions as all_actions
 from .actions import get_action as get_action
 from .actions import response_mode as response_mode
 from .cache import ActionCache as ActionCache
@@ -35,6 +36,7 @@ __all__ = [
     "ServerActions",
     "UnknownAction",
     "action",
+    "all_actions",
     "allow",
     "cached",
     "current_cache",

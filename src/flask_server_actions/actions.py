@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import htmx as hx
 from .binding import BOUND_FIELD
 from .binding import verify_arguments
+from .bodycheck import repeated_fields
 from .errors import ActionError
 from .errors import CrossOriginRequest
 from .errors import UnknownAction
@@ -257,7 +258,14 @@ def get_action(endpoint: str) -> Action:
 
 
 def all_actions() -> list[Action]:
-    """Every action registered on the current app, by endpoint."""
+    """Every action registered on the current app, sorted by endpoint.
+
+    Needs an application context. Test suites use it to cover every action
+    of an app at once (each :class:`Action` knows its ``page``, ``form_class``,
+    ``policy``, ``bind``, ``max_body`` and ``rate_limit``).
+
+    .. versionadded:: 0.1
+    """
     found = (
         getattr(v, "server_action", None) for v in current_app.view_functions.values()
     )
@@ -364,6 +372,13 @@ def execute(
                 )
             view_args = {**view_args, **bound}
         form = _bind_form(act)
+        repeated = repeated_fields(form) if form is not None else {}
+        if repeated:
+            _show_errors_on_fields(form, repeated)
+            state = ActionState(
+                ok=False, message=MESSAGES[422], errors=repeated, status=422
+            )
+            return state.with_values(submitted_values(form)), form
         if form is not None and not form.validate():
             errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
             state = ActionState(
@@ -415,8 +430,13 @@ def _show_errors_on_fields(
 def handle_request(act: Action, view_args: Mapping[str, t.Any]) -> Response:
     """The HTTP side of an action: check, run, answer in the caller's mode."""
     g._server_actions_page_path = _submitted_page_path()
-    check_origin()
-    state, form = execute(act, view_args)
+    try:
+        check_origin()
+        state, form = execute(act, view_args)
+    except HTTPException as exc:
+        # Answered here, in the form: an app's own handler for the status (a
+        # site-wide 403 page) would otherwise take precedence over the toolkit's.
+        return t.cast(Response, respond_to_http_error(exc))
     return respond(act, state, form)
 
 

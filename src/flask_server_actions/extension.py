@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from .actions import respond_to_http_error
+from .bodycheck import check_body
 from .buttons import action_button
 from .cache import EXTENSION_KEY
 from .cache import create_cache
@@ -80,6 +81,9 @@ class ServerActions:
         # First of all hooks: CSRFProtect reads the form, and the body limit
         # must be in place before anyone does.
         app.before_request_funcs.setdefault(None, []).insert(0, apply_body_limit)
+        # Second: a body that cannot be read faithfully is refused before CSRF
+        # or the action pick a value out of it.
+        app.before_request_funcs[None].insert(1, check_body)
         if "csrf" not in app.extensions:
             CSRFProtect(app)
 
