@@ -18,6 +18,7 @@ from flask import jsonify
 from flask import make_response
 from flask import redirect
 from flask import request
+from flask import session
 from flask import url_for
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -535,6 +536,9 @@ def _render_for_htmx(
     g._server_actions_blocks = wanted
     try:
         call_page(path)
+    except HTTPException:
+        # The page refuses this user (an admin page, a member): report in place.
+        return None, ""
     finally:
         g._server_actions_blocks = None
     return wanted.results.get(form_block), wanted.oob
@@ -542,7 +546,16 @@ def _render_for_htmx(
 
 def _render_whole_page(act: Action, state: ActionState) -> Response:
     path = _page_path_for(act)
-    rv = call_page(path) if path is not None else None
+    g._server_actions_state_shown = False
+    try:
+        rv = call_page(path) if path is not None else None
+        if rv is not None and state.message and not g._server_actions_state_shown:
+            # The form the request came from is not on the page (its id could not
+            # be read back): show the message as a flash on the same page instead.
+            _flash_again(state.message, "success" if state.ok else "error")
+            rv = call_page(t.cast(str, path))
+    except HTTPException:
+        rv = None  # the page refuses this user; the message still needs a page
     if rv is None:
         body = (
             "<!doctype html><title>Not saved</title>"
@@ -554,6 +567,19 @@ def _render_whole_page(act: Action, state: ActionState) -> Response:
     if response.status_code == 200:
         response.status_code = state.status
     return response
+
+
+def _flash_again(message: str, category: str) -> None:
+    """Flash ``message`` for a second render of the page in this same request.
+
+    The first render already read the flashes (Flask keeps them for the rest of
+    the request), so they are put back together with the new one.
+    """
+    from flask.globals import request_ctx
+
+    shown = request_ctx.flashes or []
+    session["_flashes"] = [*shown, (category, message)]
+    request_ctx.flashes = None
 
 
 def _login_redirect() -> Response | None:

@@ -124,6 +124,10 @@ class SiteAction:
     bind: tuple[str, ...]
     max_body: int | None
     rate_limit: str | None
+    #: The form's fields a user fills in (not hidden), in form order.
+    user_fields: tuple[str, ...] = ()
+    #: Those of them with a required validator.
+    required_fields: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.endpoint
@@ -200,6 +204,16 @@ def discover(app: Flask) -> list[SiteAction]:
         page = _page_of(app, act)
         with app.app_context():
             rate = _rate(act)
+        fields = form_fields(act.form_class, app)
+        user_fields = tuple(n for n, f in fields.items() if f.type != "HiddenField")
+        required = tuple(
+            n
+            for n in user_fields
+            if any(
+                getattr(v, "field_flags", {}).get("required")
+                for v in fields[n].validators
+            )
+        )
         for identity, _ in IDENTITIES:
             client = app.test_client()
             sign_in_as(app, client, identity)
@@ -216,6 +230,8 @@ def discover(app: Flask) -> list[SiteAction]:
                         bind=act.bind,
                         max_body=act.max_body,
                         rate_limit=rate,
+                        user_fields=user_fields,
+                        required_fields=required,
                     )
                 )
                 break
@@ -275,7 +291,7 @@ def valid_body(app: Flask, site_action: SiteAction, form: FoundForm) -> list[tup
     body.update(explicit)
     fields = form_fields(site_action.form_class, app)
     for name, field in fields.items():
-        if name in explicit or body.get(name):
+        if name in explicit or body.get(name, "").strip():
             continue
         for candidate in _candidates(field):
             trial = MultiDict({**body, name: candidate})
