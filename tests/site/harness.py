@@ -12,7 +12,9 @@ says it; the control test fails with a message naming it when neither works.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import functools
 import hashlib
 import os
 import shutil
@@ -318,11 +320,28 @@ def snapshot(app: Flask) -> tuple[dict[str, list[str]], dict[str, str]]:
     return rows, files
 
 
-def discovered_site_actions() -> list[SiteAction]:
-    """Discovery at collection time, on a throwaway site."""
+@functools.cache
+def seeded_database() -> Path:
+    """A seeded site database, made once per test run; sites start from a copy.
+
+    Seeding hashes the accounts' passwords, which is slow by design.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="site-seed-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    dispose(make_site(folder))
+    return folder / _SQLITE_NAME
+
+
+@functools.cache
+def _discovered() -> tuple[SiteAction, ...]:
     with tempfile.TemporaryDirectory() as folder:
-        app = make_site(Path(folder))
+        app = make_site(Path(folder), seeded_database())
         try:
-            return discover(app)
+            return tuple(discover(app))
         finally:
             dispose(app)
+
+
+def discovered_site_actions() -> list[SiteAction]:
+    """Every site action, discovered once per run (at collection time)."""
+    return list(_discovered())

@@ -32,6 +32,7 @@ from .harness import discovered_site_actions
 from .harness import form_fields
 from .harness import make_site
 from .harness import page_form
+from .harness import seeded_database
 from .harness import sign_in_as
 from .harness import snapshot
 from .harness import valid_body
@@ -55,11 +56,8 @@ TOO_MANY = "Too many requests (the limit is"
 
 
 @pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("seeded")
-    app = make_site(folder)
-    dispose(app)
-    return folder / "site.db"
+def template_db() -> Path:
+    return seeded_database()
 
 
 @dataclasses.dataclass
