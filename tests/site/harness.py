@@ -135,7 +135,9 @@ class SiteAction:
         return self.endpoint
 
 
-def make_site(instance: Path, template_db: Path | None = None, **config: t.Any) -> Flask:
+def make_site(
+    instance: Path, template_db: Path | None = None, **config: t.Any
+) -> Flask:
     """A fresh site in ``instance``; a copy of ``template_db`` skips the slow seeding."""
     instance.mkdir(parents=True, exist_ok=True)
     if template_db is not None:
@@ -258,13 +260,15 @@ def form_fields(form_class: type[t.Any] | None, app: Flask) -> dict[str, Field]:
         return {}
     with app.test_request_context("/", method="POST"):
         form = form_class(meta={"csrf": False})
-        return {name: field for name, field in form._fields.items()}
+        return dict(form._fields)
 
 
 def _candidates(field: Field) -> list[str]:
     if isinstance(field, SelectField | SelectMultipleField):
         return [str(value) for value, *_ in field.iter_choices()]
-    if field.type == "EmailField" or any(isinstance(v, Email) for v in field.validators):
+    if field.type == "EmailField" or any(
+        isinstance(v, Email) for v in field.validators
+    ):
         return ["attack.suite@example.com"]
     shortest = max(
         (v.min for v in field.validators if isinstance(v, Length) and v.min > 0),
@@ -279,14 +283,18 @@ def _candidates(field: Field) -> list[str]:
     ]
 
 
-def _field_ok(app: Flask, form_class: type[t.Any], data: MultiDict[str, str], name: str) -> bool:
+def _field_ok(
+    app: Flask, form_class: type[t.Any], data: MultiDict[str, str], name: str
+) -> bool:
     with app.test_request_context("/", method="POST", data=data):
         form = form_class(meta={"csrf": False})
         form.validate()
         return name not in form.errors
 
 
-def valid_body(app: Flask, site_action: SiteAction, form: FoundForm) -> list[tuple[str, str]]:
+def valid_body(
+    app: Flask, site_action: SiteAction, form: FoundForm
+) -> list[tuple[str, str]]:
     """The page's fields with a value the action accepts in each empty one."""
     body = dict(form.fields)
     explicit = VALID_FIELDS.get(site_action.endpoint, {})

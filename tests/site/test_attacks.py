@@ -27,8 +27,8 @@ from flask_server_actions.binding import BOUND_FIELD
 from flask_server_actions.binding import sign_arguments
 
 from .harness import SiteAction
-from .harness import dispose
 from .harness import discovered_site_actions
+from .harness import dispose
 from .harness import form_fields
 from .harness import make_site
 from .harness import page_form
@@ -101,7 +101,6 @@ class Target:
             headers={**self.headers, **(headers or {})},
             **kwargs,
         )
-
 
 
 @pytest.fixture(scope="module")
@@ -267,14 +266,18 @@ for _verb in ("GET", "PUT", "DELETE", "PATCH"):
 def _flipped(target: Target) -> Outcome:
     token = target.field(BOUND_FIELD)
     middle = len(token) // 2
-    flipped = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+    flipped = (
+        token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+    )
     return target.post(target.replaced(BOUND_FIELD, flipped)), 400, TAMPERED
 
 
 @attack("bound-argument-of-another-action", applies=has_bind)
 def _other_action(target: Target) -> Outcome:
     with target.app.test_request_context():
-        forged = sign_arguments("users.create_user", {n: 2 for n in target.action.bind})
+        forged = sign_arguments(
+            "users.create_user", dict.fromkeys(target.action.bind, 2)
+        )
     return target.post(target.replaced(BOUND_FIELD, forged)), 400, TAMPERED
 
 
@@ -372,7 +375,8 @@ def _invalid_raw(target: Target) -> Outcome:
 def _invalid_multipart(target: Target) -> Outcome:
     name = _text_field(target)
     data = multipart(target.body).replace(
-        f'name="{name}"\r\n\r\n'.encode(), f'name="{name}"\r\n\r\n\xed\xa0\x80'.encode("latin-1")
+        f'name="{name}"\r\n\r\n'.encode(),
+        f'name="{name}"\r\n\r\n\xed\xa0\x80'.encode("latin-1"),
     )
     response = target.post(data, content_type="multipart/form-data; boundary=attack")
     return response, 400, INVALID_TEXT
@@ -384,7 +388,10 @@ def _missing(target: Target) -> Outcome:
     fields = form_fields(target.action.form_class, target.app)
     for field in fields.values():
         for validator in field.validators:
-            if getattr(validator, "field_flags", {}).get("required") and validator.message:
+            if (
+                getattr(validator, "field_flags", {}).get("required")
+                and validator.message
+            ):
                 readable(response, str(validator.message))
     return response, 422, INVALID
 
@@ -409,7 +416,9 @@ def _repeated_field_empty(target: Target) -> Outcome:
 def _signed_out(target: Target) -> Outcome:
     # A real token, minted in an anonymous session, with an otherwise valid body.
     stranger = target.app.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', stranger.get("/sign-in").text)
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', stranger.get("/sign-in").text
+    )
     assert token
     body = target.replaced("csrf_token", token.group(1))
     response = target.post(body, client=stranger)
@@ -525,7 +534,11 @@ def test_forged_forwarded_for_does_not_dodge_the_rate_limit(
 def test_every_action_is_attacked() -> None:
     """Discovery found the site's actions, and each one meets every attack that applies."""
     endpoints = {a.endpoint for a in SITE_ACTIONS}
-    assert {"users.create_user", "admin.delete_user", "contact.send_message"} <= endpoints
+    assert {
+        "users.create_user",
+        "admin.delete_user",
+        "contact.send_message",
+    } <= endpoints
     for a in SITE_ACTIONS:
         names = {atk.name for atk in ATTACKS if atk.applies(a)}
         assert {"no-csrf-token", "origin-evil", "oversized-body"} <= names
