@@ -44,6 +44,9 @@ VALID_FIELDS: dict[str, dict[str, str]] = {
     "auth.sign_in": {"email": "ada@example.com", "password": "analytical-engine"},
 }
 
+#: The page that shows an action's form, where it needs arguments (``/posts/1``).
+PAGES: dict[str, str] = {}
+
 #: Who may be signed in, least privileged first, with the seeded account's email.
 IDENTITIES: tuple[tuple[str, str | None], ...] = (
     ("anonymous", None),
@@ -182,15 +185,29 @@ def sign_in_as(app: Flask, client: FlaskClient, identity: str) -> None:
         session["_fresh"] = True
 
 
-def _page_of(app: Flask, act: Action) -> str:
-    if act.page is not None:
-        for endpoint, view in app.view_functions.items():
-            if view is act.page:
-                with app.test_request_context():
-                    from flask import url_for
+def _candidate_pages(app: Flask, act: Action) -> list[str]:
+    """Where the action's form may be: PAGES, its own page, then every simple page."""
+    from flask import url_for
+    from werkzeug.routing import BuildError
 
-                    return url_for(endpoint)
-    return "/"
+    pages = [PAGES[act.endpoint]] if act.endpoint in PAGES else []
+    if act.page is None:
+        pages.append("/")  # the layout's buttons (sign out) are on every page
+    endpoints = [e for e, view in app.view_functions.items() if view is act.page]
+    endpoints += sorted(
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or ()) and not rule.arguments
+    )
+    with app.test_request_context():
+        for endpoint in endpoints:
+            try:
+                path = url_for(endpoint)
+            except BuildError:  # the page needs arguments: name it in PAGES
+                continue
+            if path not in pages and "static" not in endpoint:
+                pages.append(path)
+    return pages
 
 
 def _rate(act: Action) -> str | None:
@@ -199,13 +216,47 @@ def _rate(act: Action) -> str | None:
     return act.rate_limit() if callable(act.rate_limit) else act.rate_limit
 
 
+def _find_form(
+    app: Flask,
+    act: Action,
+    *,
+    rate: str | None,
+    user_fields: tuple[str, ...],
+    required: tuple[str, ...],
+) -> SiteAction:
+    pages = _candidate_pages(app, act)
+    for identity, _ in IDENTITIES:
+        client = app.test_client()
+        sign_in_as(app, client, identity)
+        for page in pages:
+            response = client.get(page)
+            forms = forms_in(response.text, act.endpoint)
+            if response.status_code == 200 and forms:
+                return SiteAction(
+                    endpoint=act.endpoint,
+                    url=forms[-1].url,
+                    page=page,
+                    identity=identity,
+                    form_class=act.form_class,
+                    bind=act.bind,
+                    max_body=act.max_body,
+                    rate_limit=rate,
+                    user_fields=user_fields,
+                    required_fields=required,
+                )
+    raise AssertionError(
+        f"No page shows a form for {act.endpoint} (looked at {pages} as every"
+        " identity): give the action a page= that renders it, or name a page that"
+        " does in PAGES in tests/site/harness.py."
+    )
+
+
 def discover(app: Flask) -> list[SiteAction]:
     """Every action of ``app``, each with its page and who can see its form."""
     with app.app_context():
         actions = all_actions()
     found = []
     for act in actions:
-        page = _page_of(app, act)
         with app.app_context():
             rate = _rate(act)
         fields = form_fields(act.form_class, app)
@@ -218,32 +269,9 @@ def discover(app: Flask) -> list[SiteAction]:
                 for v in fields[n].validators
             )
         )
-        for identity, _ in IDENTITIES:
-            client = app.test_client()
-            sign_in_as(app, client, identity)
-            response = client.get(page)
-            forms = forms_in(response.text, act.endpoint)
-            if forms:
-                found.append(
-                    SiteAction(
-                        endpoint=act.endpoint,
-                        url=forms[-1].url,
-                        page=page,
-                        identity=identity,
-                        form_class=act.form_class,
-                        bind=act.bind,
-                        max_body=act.max_body,
-                        rate_limit=rate,
-                        user_fields=user_fields,
-                        required_fields=required,
-                    )
-                )
-                break
-        else:
-            raise AssertionError(
-                f"No page shows a form for {act.endpoint}: give the action a page="
-                f" whose template renders it (looked at {page} as every identity)."
-            )
+        found.append(
+            _find_form(app, act, rate=rate, user_fields=user_fields, required=required)
+        )
     return found
 
 
