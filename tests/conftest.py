@@ -12,7 +12,9 @@ from hypothesis import settings
 # HYPOTHESIS_PROFILE=ci.
 settings.register_profile("ci", derandomize=True, print_blob=True, database=None)
 settings.load_profile(
-    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "default")
+    os.environ.get(
+        "HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "default"
+    )
 )
 
 HERE = Path(__file__).parent
