@@ -5,6 +5,7 @@ from importlib.metadata import version as _version
 
 from .actions import Action as Action
 from .actions import action as action
+from .actions import all_actions as all_actions
 from .actions import get_action as get_action
 from .actions import response_mode as response_mode
 from .boundary import error_template as error_template
@@ -51,6 +52,7 @@ __all__ = [
     "TaintedValueError",
     "UnknownAction",
     "action",
+    "all_actions",
     "allow",
     "cached",
     "current_cache",

@@ -17,6 +17,7 @@ from flask import jsonify
 from flask import make_response
 from flask import redirect
 from flask import request
+from flask import session
 from flask import url_for
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -28,6 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import htmx as hx
 from .binding import BOUND_FIELD
 from .binding import verify_arguments
+from .bodycheck import repeated_fields
 from .boundary import masked_failure
 from .errors import ActionError
 from .errors import CrossOriginRequest
@@ -261,7 +263,14 @@ def get_action(endpoint: str) -> Action:
 
 
 def all_actions() -> list[Action]:
-    """Every action registered on the current app, by endpoint."""
+    """Every action registered on the current app, sorted by endpoint.
+
+    Needs an application context. Test suites use it to cover every action
+    of an app at once (each :class:`Action` knows its ``page``, ``form_class``,
+    ``policy``, ``bind``, ``max_body`` and ``rate_limit``).
+
+    .. versionadded:: 0.1
+    """
     found = (
         getattr(v, "server_action", None) for v in current_app.view_functions.values()
     )
@@ -359,6 +368,13 @@ def execute(
                 )
             view_args = {**view_args, **bound}
         form = _bind_form(act)
+        repeated = repeated_fields(form) if form is not None else {}
+        if repeated:
+            _show_errors_on_fields(form, repeated)
+            state = ActionState(
+                ok=False, message=MESSAGES[422], errors=repeated, status=422
+            )
+            return state.with_values(submitted_values(form)), form
         if form is not None and not form.validate():
             state = ActionState(
                 ok=False, message=MESSAGES[422], errors=field_errors(form), status=422
@@ -412,14 +428,19 @@ def _show_errors_on_fields(
 def handle_request(act: Action, view_args: Mapping[str, t.Any]) -> Response:
     """The HTTP side of an action: check, run, answer in the caller's mode."""
     g._server_actions_page_path = _submitted_page_path()
-    check_origin()
-    key = SubmissionKey.from_request(act.endpoint)
-    if key is None:
-        state, form = execute(act, view_args)
-        return respond(act, state, form)
-    (state, form), replayed = key.run_once(
-        lambda: execute(act, view_args), lambda first: (first, _bind_form(act))
-    )
+    try:
+        check_origin()
+        key = SubmissionKey.from_request(act.endpoint)
+        if key is None:
+            state, form = execute(act, view_args)
+            return respond(act, state, form)
+        (state, form), replayed = key.run_once(
+            lambda: execute(act, view_args), lambda first: (first, _bind_form(act))
+        )
+    except HTTPException as exc:
+        # Answered here, in the form: an app's own handler for the status (a
+        # site-wide 403 page) would otherwise take precedence over the toolkit's.
+        return t.cast(Response, respond_to_http_error(exc))
     response = respond(act, state, form)
     if replayed:
         response.headers["X-Submission-Replayed"] = "1"
@@ -549,8 +570,7 @@ def _render_for_htmx(
     try:
         call_page(path)
     except HTTPException:
-        # The page itself refuses this user now (e.g. signed in as someone
-        # else since): answer in the form's status area instead.
+        # The page refuses this user (an admin page, a member): report in place.
         return None, ""
     finally:
         g._server_actions_blocks = None
@@ -559,10 +579,16 @@ def _render_for_htmx(
 
 def _render_whole_page(act: Action, state: ActionState) -> Response:
     path = _page_path_for(act)
+    g._server_actions_state_shown = False
     try:
         rv = call_page(path) if path is not None else None
+        if rv is not None and state.message and not g._server_actions_state_shown:
+            # The form the request came from is not on the page (its id could not
+            # be read back): show the message as a flash on the same page instead.
+            _flash_again(state.message, "success" if state.ok else "error")
+            rv = call_page(t.cast(str, path))
     except HTTPException:
-        rv = None  # the page itself refuses this caller; report the action alone
+        rv = None  # the page refuses this user; the message still needs a page
     if rv is None:
         body = (
             "<!doctype html><title>Not saved</title>"
@@ -574,6 +600,19 @@ def _render_whole_page(act: Action, state: ActionState) -> Response:
     if response.status_code == 200:
         response.status_code = state.status
     return response
+
+
+def _flash_again(message: str, category: str) -> None:
+    """Flash ``message`` for a second render of the page in this same request.
+
+    The first render already read the flashes (Flask keeps them for the rest of
+    the request), so they are put back together with the new one.
+    """
+    from flask.globals import request_ctx
+
+    shown = request_ctx.flashes or []
+    session["_flashes"] = [*shown, (category, message)]
+    request_ctx.flashes = None
 
 
 def _login_redirect() -> Response | None:

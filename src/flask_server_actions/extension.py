@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from .actions import respond_to_http_error
+from .bodycheck import check_body
 from .boundary import DEFAULT_TEMPLATE
 from .boundary import restore_after_failure
 from .buttons import action_button
@@ -92,6 +93,9 @@ class ServerActions:
         # First of all hooks: CSRFProtect reads the form, and the body limit
         # must be in place before anyone does.
         app.before_request_funcs.setdefault(None, []).insert(0, apply_body_limit)
+        # Second: a body that cannot be read faithfully is refused before CSRF
+        # or the action pick a value out of it.
+        app.before_request_funcs[None].insert(1, check_body)
         if "csrf" not in app.extensions:
             CSRFProtect(app)
 

@@ -185,7 +185,11 @@ def submission_for(endpoint: str, form_id: str) -> Submission | None:
 def state_for(endpoint: str, form_id: str) -> ActionState | None:
     """The state to show in ``form_id``: just submitted, or carried over a redirect."""
     submitted = submission_for(endpoint, form_id)
-    return submitted.state if submitted is not None else pop_state(form_id)
+    if submitted is not None:
+        # The answer's page showed the state; no need for a fallback elsewhere.
+        g._server_actions_state_shown = True
+        return submitted.state
+    return pop_state(form_id)
 
 
 def hidden_fields(form_id: str, **extra: str) -> Markup:
