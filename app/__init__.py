@@ -13,6 +13,7 @@ from flask_server_actions.sqlalchemy import session_transaction
 
 from .models import db
 from .models import seed_database
+from .models import seed_sales
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-not-secret"),
         SITE_CONTACT_RATE_LIMIT="10/minute",
+        # /reports computes a month this often (seconds), so the stream is visible.
+        SITE_REPORT_SECTION_DELAY=0.25,
         SQLALCHEMY_DATABASE_URI=os.environ.get(
             "DATABASE_URL", f"sqlite:///{Path(app.instance_path) / 'site.db'}"
         ),
@@ -44,6 +47,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     from . import contact
     from . import errors
     from . import home
+    from . import profile
+    from . import reports
     from . import username
     from . import users
 
@@ -55,8 +60,11 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(contact.bp)
     app.register_blueprint(users.bp)
     app.register_blueprint(username.bp)
+    app.register_blueprint(profile.bp)
+    app.register_blueprint(reports.bp)
 
     with app.app_context():
         db.create_all()
         seed_database()
+        seed_sales()
     return app

@@ -13,6 +13,7 @@ from .cache import EXTENSION_KEY
 from .cache import create_cache
 from .forms import csrf_headers
 from .forms import field
+from .forms import htmx_extensions
 from .forms import static_assets
 from .forms import submit
 from .limits import apply_body_limit
@@ -91,6 +92,7 @@ class ServerActions:
             field=field,
             submit=submit,
             server_actions_assets=static_assets,
+            htmx_extensions=htmx_extensions,
             csrf_headers=csrf_headers,
         )
         app.register_blueprint(
