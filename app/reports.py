@@ -181,7 +181,7 @@ def generate_report(form: ReportForm) -> ActionState:
         # Without JavaScript the report page itself streams in.
         return redirect_to("reports.run", **params)
     return ActionState.success(
-        f"Generating the {params['year']} report…",
+        f"The {params['year']} report is coming in below.",
         data={"stream_url": url_for("reports.run", **params), **params},
         reset=False,
     )
