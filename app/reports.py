@@ -35,6 +35,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func
+from wtforms import SelectChoice
 from wtforms import SelectField
 
 from flask_server_actions import ActionState
@@ -74,11 +75,17 @@ YEARS = ("2026", "2025")
 
 class ReportForm(FlaskForm):
     year = SelectField(
-        "Year", choices=[(y, y) for y in YEARS], default=YEARS[0], validate_choice=True
+        "Year",
+        choices=[SelectChoice(y, y) for y in YEARS],
+        default=YEARS[0],
+        validate_choice=True,
     )
     region = SelectField(
         "Region",
-        choices=[("all", "All regions"), *((r.lower(), r) for r in SALE_REGIONS)],
+        choices=[
+            SelectChoice("all", "All regions"),
+            *(SelectChoice(r.lower(), r) for r in SALE_REGIONS),
+        ],
         default="all",
         validate_choice=True,
     )
