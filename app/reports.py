@@ -124,8 +124,9 @@ def _month_section(year: int, region: str, month: int) -> MonthSection:
     if region != "all":
         where.append(Sale.region == region.title())
     orders, revenue = db.session.execute(
-        db.select(func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0))
-        .where(*where)
+        db.select(
+            func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0)
+        ).where(*where)
     ).one()
     best = db.session.execute(
         db.select(Sale.region)

@@ -96,7 +96,9 @@ def test_html_preferred_over_ndjson(client):
 
 def test_sse_for_htmx_sse_extension(client):
     # What htmx 4's hx-sse extension sends.
-    response = client.get("/count/2", headers={"Accept": "text/html, text/event-stream"})
+    response = client.get(
+        "/count/2", headers={"Accept": "text/html, text/event-stream"}
+    )
     assert response.mimetype == "text/event-stream"
     assert response.text == (
         ": stream open\n\n"

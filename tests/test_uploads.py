@@ -93,7 +93,11 @@ def test_image_upload_accepts_name_without_extension(app):
         ("evil.png", HTML, "That file is not a GIF, JPEG, PNG or WEBP image."),
         ("me.png", JPEG, "That file is named .png but is really a JPEG image."),
         ("me.png", b"", "That file is empty."),
-        ("big.png", PNG + b"\x00" * 1024, "That file is 1056 bytes; the limit is 1 KB."),
+        (
+            "big.png",
+            PNG + b"\x00" * 1024,
+            "That file is 1056 bytes; the limit is 1 KB.",
+        ),
     ],
 )
 def test_image_upload_refuses(app, filename, data, message):
@@ -130,7 +134,9 @@ def test_action_form_multipart_option(app):
 
     app.register_blueprint(bp)
     with app.test_request_context("/"):
-        plain = render_template_string('{% action_form "plain.ping" %}{% endaction_form %}')
+        plain = render_template_string(
+            '{% action_form "plain.ping" %}{% endaction_form %}'
+        )
         multi = render_template_string(
             '{% action_form "plain.ping", multipart=true %}{% endaction_form %}'
         )

@@ -74,7 +74,9 @@ def _extension(filename: str | None) -> str | None:
 
 def _names(types: t.Iterable[str]) -> str:
     labels = sorted(IMAGE_TYPES[ct][0].upper().replace("JPG", "JPEG") for ct in types)
-    return ", ".join(labels[:-1]) + f" or {labels[-1]}" if len(labels) > 1 else labels[0]
+    return (
+        ", ".join(labels[:-1]) + f" or {labels[-1]}" if len(labels) > 1 else labels[0]
+    )
 
 
 class ImageUpload:
@@ -131,8 +133,7 @@ class ImageUpload:
         real = sniff_image_type(head)
         if real is None or real not in self.types:
             raise StopValidation(
-                f"That file is not a {_names(self.types)} image."
-                " Choose an image file."
+                f"That file is not a {_names(self.types)} image. Choose an image file."
             )
         claimed = _KNOWN_EXTENSIONS.get(_extension(upload.filename) or "")
         if claimed is not None and claimed != real:

@@ -79,8 +79,12 @@ def test_profile_shows_initials_without_picture(client, token):
 def test_update_profile_plain(app, client, token):
     response = client.post(
         "/profile/update",
-        data={"csrf_token": token, "_sa_page": "/profile", "name": "Amazing Grace",
-              "bio": "  Wrote the first compiler.  "},
+        data={
+            "csrf_token": token,
+            "_sa_page": "/profile",
+            "name": "Amazing Grace",
+            "bio": "  Wrote the first compiler.  ",
+        },
     )
     assert response.status_code == 303
     page = client.get("/profile").text
@@ -93,8 +97,12 @@ def test_update_profile_plain(app, client, token):
 def test_update_profile_htmx_revalidates_account_name(client, token):
     response = client.post(
         "/profile/update",
-        data={"csrf_token": token, "_sa_page": "/profile", "name": "Grace B. Hopper",
-              "bio": ""},
+        data={
+            "csrf_token": token,
+            "_sa_page": "/profile",
+            "name": "Grace B. Hopper",
+            "bio": "",
+        },
         headers=HTMX,
     )
     assert response.status_code == 200
@@ -108,8 +116,12 @@ def test_update_profile_htmx_revalidates_account_name(client, token):
 def test_update_profile_invalid_keeps_input(app, client, token, headers):
     response = client.post(
         "/profile/update",
-        data={"csrf_token": token, "_sa_page": "/profile", "name": "G",
-              "bio": "x" * 501},
+        data={
+            "csrf_token": token,
+            "_sa_page": "/profile",
+            "name": "G",
+            "bio": "x" * 501,
+        },
         headers=headers,
     )
     assert response.status_code == 422
@@ -117,9 +129,10 @@ def test_update_profile_invalid_keeps_input(app, client, token, headers):
     assert "Keep your bio to 500 characters." in response.text
     assert 'value="G"' in response.text
     with app.app_context():
-        assert db.session.scalar(
-            db.select(User.name).where(User.email == MEMBER[0])
-        ) == "Grace Hopper"
+        assert (
+            db.session.scalar(db.select(User.name).where(User.email == MEMBER[0]))
+            == "Grace Hopper"
+        )
 
 
 def test_upload_avatar_stores_and_serves(app, client, token):
@@ -168,14 +181,56 @@ def test_replacing_avatar_removes_old_file(app, client, token):
 
 HTML_PAGE = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
 REFUSALS = [
-    pytest.param(b"just some text\n", "notes.txt", 422, "is not a GIF, JPEG, PNG or WEBP image", id="wrong-type"),
-    pytest.param(HTML_PAGE, "avatar.png", 422, "is not a GIF, JPEG, PNG or WEBP image", id="html-named-png"),
-    pytest.param(image_bytes("JPEG"), "avatar.png", 422, "is named .png but is really a JPEG image", id="jpeg-named-png"),
+    pytest.param(
+        b"just some text\n",
+        "notes.txt",
+        422,
+        "is not a GIF, JPEG, PNG or WEBP image",
+        id="wrong-type",
+    ),
+    pytest.param(
+        HTML_PAGE,
+        "avatar.png",
+        422,
+        "is not a GIF, JPEG, PNG or WEBP image",
+        id="html-named-png",
+    ),
+    pytest.param(
+        image_bytes("JPEG"),
+        "avatar.png",
+        422,
+        "is named .png but is really a JPEG image",
+        id="jpeg-named-png",
+    ),
     pytest.param(b"", "empty.png", 422, "That file is empty.", id="empty"),
-    pytest.param(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "broken.png", 422, "could not be read", id="damaged"),
-    pytest.param(image_bytes("PNG", size=(5000, 8)), "wide.png", 422, "the limit is 4096 × 4096", id="too-many-pixels"),
-    pytest.param(b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024), "big.png", 422, "the limit is 2 MB", id="over-file-limit"),
-    pytest.param(b"\x89PNG\r\n\x1a\n" + b"\x00" * (3 * 1024 * 1024), "huge.png", 413, "larger than this form accepts (3 MB)", id="over-body-limit"),
+    pytest.param(
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+        "broken.png",
+        422,
+        "could not be read",
+        id="damaged",
+    ),
+    pytest.param(
+        image_bytes("PNG", size=(5000, 8)),
+        "wide.png",
+        422,
+        "the limit is 4096 × 4096",
+        id="too-many-pixels",
+    ),
+    pytest.param(
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024),
+        "big.png",
+        422,
+        "the limit is 2 MB",
+        id="over-file-limit",
+    ),
+    pytest.param(
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * (3 * 1024 * 1024),
+        "huge.png",
+        413,
+        "larger than this form accepts (3 MB)",
+        id="over-body-limit",
+    ),
 ]
 
 
@@ -197,10 +252,12 @@ def test_failed_commit_leaves_no_file(app, client, token):
     before = stored_files(app)
     with app.app_context():
         # A real database refusal at commit time (no mocks): the row cannot change.
-        db.session.execute(db.text(
-            "CREATE TRIGGER no_avatar BEFORE UPDATE ON profiles"
-            " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-        ))
+        db.session.execute(
+            db.text(
+                "CREATE TRIGGER no_avatar BEFORE UPDATE ON profiles"
+                " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+        )
         db.session.commit()
     response = upload(client, token, image_bytes("GIF"), "second.gif")
     assert response.status_code == 500

@@ -30,8 +30,13 @@ def token(client):
 
 
 def generate(client, token, headers=None, **fields):
-    data = {"csrf_token": token, "_sa_page": "/reports", "year": "2026",
-            "region": "all", **fields}
+    data = {
+        "csrf_token": token,
+        "_sa_page": "/reports",
+        "year": "2026",
+        "region": "all",
+        **fields,
+    }
     return client.post("/reports/generate", data=data, headers=headers or {})
 
 
@@ -99,7 +104,9 @@ def test_report_ndjson_region_filter(client, token):
         "/reports/run?year=2026&region=north",
         headers={"Accept": "application/x-ndjson"},
     ).text
-    orders = [sum(json.loads(x)["orders"] for x in t.splitlines()) for t in (every, north)]
+    orders = [
+        sum(json.loads(x)["orders"] for x in t.splitlines()) for t in (every, north)
+    ]
     assert 0 < orders[1] < orders[0]
 
 
