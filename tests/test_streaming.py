@@ -126,3 +126,28 @@ def test_closing_early_stops_the_producer(client, made, closed, accept):
     assert made["closed"] is True
     assert len(made["numbers"]) < 5
     assert closed == [{"produced": len(made["numbers"]), "complete": False}]
+
+
+def test_assets_load_the_vendored_sse_extension(app, client):
+    from flask import render_template_string
+
+    with app.test_request_context("/"):
+        html = render_template_string('{{ server_actions_assets(extensions=["sse"]) }}')
+        alone = render_template_string('{{ htmx_extensions("sse") }}')
+    htmx_at = html.index("htmx/htmx.min.js")
+    sse_at = html.index('src="/_server_actions/htmx/ext/hx-sse.min.js"')
+    assert htmx_at < sse_at  # the extension registers itself with htmx
+    assert (
+        alone == '<script src="/_server_actions/htmx/ext/hx-sse.min.js" defer></script>'
+    )
+    served = client.get("/_server_actions/htmx/ext/hx-sse.min.js")
+    assert served.status_code == 200
+    assert b'registerExtension("sse"' in served.data
+    served.close()
+
+
+def test_unknown_htmx_extension(app):
+    from flask_server_actions.forms import htmx_extensions
+
+    with app.test_request_context("/"), pytest.raises(ValueError, match="'nope'"):
+        htmx_extensions("nope")
