@@ -14,6 +14,7 @@ from flask_server_actions.sqlalchemy import session_transaction
 
 from .models import db
 from .models import seed_database
+from .models import seed_sales
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-not-secret"),
         SITE_CONTACT_RATE_LIMIT="10/minute",
+        # /reports computes a month this often (seconds), so the stream is visible.
+        SITE_REPORT_SECTION_DELAY=0.25,
         SQLALCHEMY_DATABASE_URI=os.environ.get(
             "DATABASE_URL", f"sqlite:///{Path(app.instance_path) / 'site.db'}"
         ),
@@ -52,6 +55,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     from . import home
     from . import likes
     from . import products
+    from . import profile
+    from . import reports
     from . import todos
     from . import username
     from . import users
@@ -68,8 +73,11 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(likes.bp)
     app.register_blueprint(products.bp)
     app.register_blueprint(cart.bp)
+    app.register_blueprint(profile.bp)
+    app.register_blueprint(reports.bp)
 
     with app.app_context():
         db.create_all()
         seed_database()
+        seed_sales()
     return app

@@ -48,6 +48,20 @@ EXAMPLES = [
         " is revalidated in the same response.",
     ),
     (
+        "profile.index",
+        "Your profile and picture",
+        "The seed's updateProfile and uploadAvatar, composed in one module: sign in;"
+        " the picture is checked by what it really is, stored under a random name"
+        " and served back safely.",
+    ),
+    (
+        "reports.index",
+        "Streamed report",
+        "The seed's generateReport: sign in; the report streams month by month with"
+        " a progress bar (server-sent events, or the page itself without JavaScript,"
+        " or NDJSON), and stops when you leave.",
+    ),
+    (
         "auth.sign_in_page",
         "Sign in",
         "Authentication as a server action: a wrong password answers in the form"

@@ -208,3 +208,62 @@ def seed_database() -> None:
             )
         )
     db.session.commit()
+
+
+# --- /profile and /reports (issue 5) -------------------------------------------------
+
+
+class Profile(db.Model):  # type: ignore[name-defined,misc]
+    """What a user says about themselves, and their avatar (one row per user).
+
+    The avatar is a file under ``instance/avatars/`` named ``avatar_file``; the row
+    and the file are written together (file first, then the commit) and removed
+    together, so neither outlives the other.
+    """
+
+    __tablename__ = "profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        db.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    bio: Mapped[str] = mapped_column(String(500), default="")
+    #: The generated file name (random hex + extension of the sniffed type).
+    avatar_file: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: The sniffed content type, served back as it is.
+    avatar_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Sale(db.Model):  # type: ignore[name-defined,misc]
+    """Orders the /reports page sums up, month by month."""
+
+    __tablename__ = "sales"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sold_on: Mapped[dt.date] = mapped_column(index=True)
+    region: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int]
+
+
+SALE_REGIONS = ("North", "South", "East", "West")
+
+
+def seed_sales(years: tuple[int, ...] = (2025, 2026)) -> None:
+    """Two years of made-up orders, the same on every machine, once."""
+    if db.session.scalar(db.select(func.count()).select_from(Sale)):
+        return
+    import random
+
+    rng = random.Random(2026)
+    for year, month in ((y, m) for y in years for m in range(1, 13)):
+        for _ in range(rng.randint(18, 40)):
+            db.session.add(
+                Sale(
+                    sold_on=dt.date(year, month, rng.randint(1, 28)),
+                    region=rng.choice(SALE_REGIONS),
+                    amount_cents=rng.randint(1_500, 48_000),
+                )
+            )
+    db.session.commit()

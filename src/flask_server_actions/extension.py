@@ -17,6 +17,7 @@ from .cache import create_cache
 from .cli import actions_command
 from .forms import csrf_headers
 from .forms import field
+from .forms import htmx_extensions
 from .forms import static_assets
 from .forms import submit
 from .limits import apply_body_limit
@@ -111,6 +112,7 @@ class ServerActions:
             optimistic_template=optimistic_template,
             submit=submit,
             server_actions_assets=static_assets,
+            htmx_extensions=htmx_extensions,
             csrf_headers=csrf_headers,
         )
         app.register_blueprint(

@@ -299,8 +299,12 @@ def render_action_form(
         _rendering.reset(token)
 
     url = action.url()
-    multipart = form is not None and any(
-        f.type in ("FileField", "MultipleFileField") for f in form
+    # A form with a file field (or one that says so) sends multipart bodies:
+    # ``enctype`` for the browser, ``hx-encoding`` for htmx 4, which otherwise
+    # sends ``application/x-www-form-urlencoded`` and drops the file.
+    multipart = bool(options.get("multipart")) or (
+        form is not None
+        and any(f.type in ("FileField", "MultipleFileField") for f in form)
     )
     css = " ".join(c for c in ("sa-form", options.get("class")) if c)
     attrs: dict[str, t.Any] = {
@@ -309,6 +313,7 @@ def render_action_form(
         "action": url,
         "method": "post",
         "enctype": "multipart/form-data" if multipart else None,
+        "hx-encoding": "multipart/form-data" if multipart else None,
         "novalidate": not options.get("browser_validation", False),
         "hx-post": url,
         "hx-target": options.get("target", "this"),
@@ -445,8 +450,37 @@ def submit(label: str, pending: str | None = None, **attrs: t.Any) -> Markup:
     )
 
 
-def static_assets() -> Markup:
-    """The ``<script>`` and ``<link>`` tags of htmx and the toolkit, for ``<head>``."""
+#: htmx 4 extensions vendored beside htmx (same version), by registration name.
+HTMX_EXTENSIONS: t.Final[dict[str, str]] = {"sse": "htmx/ext/hx-sse.min.js"}
+
+
+def htmx_extensions(*names: str) -> Markup:
+    """``<script>`` tags of vendored htmx 4 extensions, to load after htmx.
+
+    Names are the extensions' registration names (see :data:`HTMX_EXTENSIONS`):
+    ``{{ htmx_extensions("sse") }}`` in a page's ``<head>``, after
+    ``server_actions_assets()``.
+    """
+    from flask import url_for
+
+    tags = []
+    for name in names:
+        if name not in HTMX_EXTENSIONS:
+            raise ValueError(
+                f"Unknown htmx extension {name!r};"
+                f" vendored: {', '.join(HTMX_EXTENSIONS)}."
+            )
+        src = url_for("server_actions.static", filename=HTMX_EXTENSIONS[name])
+        tags.append(f'<script src="{escape(src)}" defer></script>')
+    return Markup("".join(tags))
+
+
+def static_assets(extensions: t.Iterable[str] = ()) -> Markup:
+    """The ``<script>`` and ``<link>`` tags of htmx and the toolkit, for ``<head>``.
+
+    :param extensions: vendored htmx extensions to load with htmx, by their
+        registration name (see :func:`htmx_extensions`), e.g. ``["sse"]``.
+    """
     from flask import url_for
 
     css = url_for("server_actions.static", filename="server-actions.css")
@@ -455,6 +489,7 @@ def static_assets() -> Markup:
     optimistic_js = url_for(
         "server_actions.static", filename="server-actions-optimistic.js"
     )
+    ext_tags = htmx_extensions(*extensions)
     config = current_app.config["SERVER_ACTIONS_HTMX_CONFIG"]
     meta = (
         Markup(f'<meta name="htmx-config" content="{escape(config)}">')
@@ -463,7 +498,7 @@ def static_assets() -> Markup:
     )
     return Markup(
         f'{meta}<link rel="stylesheet" href="{css}">'
-        f'<script src="{htmx_js}" defer></script>'
+        f'<script src="{htmx_js}" defer></script>{ext_tags}'
         f'<script src="{own_js}" defer></script>'
         f'<script src="{optimistic_js}" defer></script>'
     )
