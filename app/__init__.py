@@ -13,6 +13,7 @@ from flask_server_actions.sqlalchemy import session_transaction
 
 from .models import db
 from .models import seed_database
+from .models import seed_posts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +45,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     from . import contact
     from . import errors
     from . import home
+    from . import posts
     from . import username
     from . import users
 
@@ -55,8 +57,10 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(contact.bp)
     app.register_blueprint(users.bp)
     app.register_blueprint(username.bp)
+    app.register_blueprint(posts.bp)
 
     with app.app_context():
         db.create_all()
         seed_database()
+        seed_posts()
     return app
