@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from wtforms import StringField
 from wtforms import TextAreaField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
 from flask_server_actions import ActionError
@@ -52,11 +52,13 @@ _SLUG_MAX = 80
 class PostForm(FlaskForm):
     """The seed's ``createPost`` fields: a title and the text."""
 
+    # DataRequired, not InputRequired: it checks the stripped value, so a title
+    # of spaces is told to add a title rather than that it is too short.
     title = StringField(
         "Title",
         description="3 to 120 characters.",
         validators=[
-            InputRequired("Give your post a title."),
+            DataRequired("Give your post a title."),
             Length(
                 min=3, max=120, message="The title must be 3 to 120 characters long."
             ),
@@ -67,7 +69,7 @@ class PostForm(FlaskForm):
         "Text",
         description="20 to 10,000 characters.",
         validators=[
-            InputRequired("Write the text of your post."),
+            DataRequired("Write the text of your post."),
             Length(
                 min=20,
                 max=10_000,
