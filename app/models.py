@@ -149,11 +149,8 @@ def seed_posts() -> None:
     """Fill an empty posts table with a few posts by the seeded accounts, once."""
     if db.session.scalar(db.select(func.count()).select_from(Post)):
         return
-    authors = {
-        email: user_id
-        for email, user_id in db.session.execute(db.select(User.email, User.id))
-    }
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    authors = dict(db.session.execute(db.select(User.email, User.id)).all())
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for title, slug, email, views, days_ago, body in SEED_POSTS:
         db.session.add(
             Post(

@@ -120,9 +120,7 @@ def main() -> None:
     print(f"Page with 3 regions ({delay}), in process, median of {ROUNDS} rounds")
     print(f"  from the database                      {ms['database']:8.2f} ms")
     print(f"  from a warm fragment cache             {ms['cache']:8.2f} ms")
-    print(
-        f"  warm cache is {ms['database'] / ms['cache']:.1f}x cheaper  (aim >= 10x)"
-    )
+    print(f"  warm cache is {ms['database'] / ms['cache']:.1f}x cheaper  (aim >= 10x)")
     print()
     print(f"htmx action that stores a post ({delay})")
     print(f"  without revalidation                   {ms['none']:8.2f} ms")

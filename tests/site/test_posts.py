@@ -131,7 +131,9 @@ def test_new_post_is_in_list_and_popular_box_at_once(app, member, token):
     assert "Fresh off the press" in post_list(html)
     assert "Fresh off the press" in popular_box(html)
     # Also on another post's page, whose box was cached before the post existed.
-    assert "Fresh off the press" in popular_box(member.get("/posts/why-a-compiler").text)
+    assert "Fresh off the press" in popular_box(
+        member.get("/posts/why-a-compiler").text
+    )
 
 
 def test_posts_page_is_served_from_the_cache(app, client):
