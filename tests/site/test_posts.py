@@ -272,3 +272,30 @@ def test_create_post_without_csrf_is_refused(app, member):
     response = create(member, "", title="No token", body=BODY)
     assert response.status_code == 400
     assert slugs(app) == before
+
+
+def test_slug_taken_meanwhile_is_retried(app, member, token, monkeypatch):
+    """A concurrent request that takes the slug first costs one retry, not the post."""
+    import app.posts as posts
+
+    real = posts.unique_slug
+    answers = iter(["why-a-compiler"])  # taken, as if by a request a moment earlier
+    monkeypatch.setattr(posts, "unique_slug", lambda base: next(answers, real(base)))
+    response = create(member, token, title="Why a compiler?", body=BODY)
+    assert response.status_code == 303
+    assert response.location == "/posts/why-a-compiler-2"
+    assert slugs(app).count("why-a-compiler-2") == 1
+
+
+def test_slug_always_taken_is_a_409_that_writes_nothing(
+    app, member, token, monkeypatch
+):
+    import app.posts as posts
+
+    monkeypatch.setattr(posts, "unique_slug", lambda base: "why-a-compiler")
+    before = slugs(app)
+    response = create(member, token, HTMX, title="Why a compiler?", body=BODY)
+    assert response.status_code == 409
+    assert "published at the same moment" in response.text
+    assert 'value="Why a compiler?"' in response.text
+    assert slugs(app) == before
