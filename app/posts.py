@@ -42,6 +42,8 @@ bp = Blueprint("posts", __name__)
 
 #: The tag of everything that shows posts: the list and the popular box.
 POSTS_TAG = "posts"
+#: They show author names too, so deleting an account (tag ``users``) refreshes them.
+SHOWN_TAGS = [POSTS_TAG, "users"]
 #: How long the popular box and the list are kept: the seed's ``revalidate: 3600``.
 ONE_HOUR = 3600
 #: How many posts the "Most read" part of the popular box shows.
@@ -122,7 +124,7 @@ def recent_posts(limit: int = 50) -> list[PostCard]:
     return _cards(limit, Post.id.desc())
 
 
-@cached(tags=[POSTS_TAG], ttl=ONE_HOUR, key="site.posts.popular")
+@cached(tags=SHOWN_TAGS, ttl=ONE_HOUR, key="site.posts.popular")
 def popular_posts() -> Popular:
     """The popular box, computed at most once an hour unless ``posts`` is revalidated.
 

@@ -299,3 +299,23 @@ def test_slug_always_taken_is_a_409_that_writes_nothing(
     assert "published at the same moment" in response.text
     assert 'value="Why a compiler?"' in response.text
     assert slugs(app) == before
+
+
+def test_deleting_an_author_refreshes_the_cached_blog(app, client):
+    from app.models import User
+
+    from .conftest import ADMIN
+    from .test_admin import buttons
+    from .test_admin import delete
+
+    assert "by Grace Hopper" in client.get("/posts").text  # now cached for an hour
+    sign_in(client, *ADMIN)
+    with app.app_context():
+        grace = db.session.scalar(
+            db.select(User.id).where(User.email == "grace@example.com")
+        )
+    csrf, bound = buttons(client)[grace]
+    assert delete(client, csrf, bound, grace).status_code == 303
+    html = client.get("/posts").text
+    assert "Grace Hopper" not in post_list(html)
+    assert "by a former member" in post_list(html)
