@@ -14,6 +14,7 @@ from flask_server_actions.sqlalchemy import session_transaction
 
 from .models import db
 from .models import seed_database
+from .models import seed_posts
 from .models import seed_sales
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +55,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     from . import errors
     from . import home
     from . import likes
+    from . import posts
     from . import products
     from . import profile
     from . import reports
@@ -75,9 +77,11 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(cart.bp)
     app.register_blueprint(profile.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(posts.bp)
 
     with app.app_context():
         db.create_all()
         seed_database()
         seed_sales()
+        seed_posts()
     return app

@@ -15,6 +15,13 @@ EXAMPLES = [
         " defaults to user, and a list that updates once the user exists.",
     ),
     (
+        "posts.index",
+        "Write a blog post",
+        "The seeds' createPost: revalidatePath and revalidateTag, then a redirect to"
+        " the new post; the popular-posts box is cached for an hour and still shows"
+        " the new post at once.",
+    ),
+    (
         "username.index",
         "Request a username",
         "The seed's requestUsername: the action's returned state says whether the"

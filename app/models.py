@@ -7,6 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
+from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import func
 from sqlalchemy.engine import Dialect
@@ -267,3 +268,90 @@ def seed_sales(years: tuple[int, ...] = (2025, 2026)) -> None:
                 )
             )
     db.session.commit()
+
+
+# --- Posts (issue 4, the blog: app/posts.py) --------------------------------
+
+
+class Post(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    #: From the title, with "-2", "-3"… when another post has the same one.
+    slug: Mapped[str] = mapped_column(String(90), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    #: Who wrote it; a deleted account leaves its posts without an author.
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    views: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+#: (title, slug, author email, views, days ago, body) of the posts a new site has.
+SEED_POSTS = [
+    (
+        "Notes on the Analytical Engine",
+        "notes-on-the-analytical-engine",
+        "ada@example.com",
+        412,
+        9,
+        "The engine weaves algebraic patterns just as the Jacquard loom weaves"
+        " flowers and leaves. These notes walk through a program that computes"
+        " Bernoulli numbers, one operation card at a time.",
+    ),
+    (
+        "Why a compiler?",
+        "why-a-compiler",
+        "grace@example.com",
+        268,
+        6,
+        "Programmers should write in something close to English and let the"
+        " machine do the translating. Here is how the A-0 system came to be, and"
+        " why people told me it could not be done.",
+    ),
+    (
+        "Nanoseconds you can hold",
+        "nanoseconds-you-can-hold",
+        "grace@example.com",
+        157,
+        3,
+        "A nanosecond is about 30 centimetres of wire: the distance light travels"
+        " in a billionth of a second. Keep one in your pocket and think twice"
+        " before wasting a microsecond.",
+    ),
+    (
+        "Server actions without a client framework",
+        "server-actions-without-a-client-framework",
+        "ada@example.com",
+        89,
+        1,
+        "A form that posts to a server function works with or without"
+        " JavaScript. This site shows how: the server renders HTML, htmx swaps it"
+        " in, and revalidation refreshes what the action changed.",
+    ),
+]
+
+
+def seed_posts() -> None:
+    """Fill an empty posts table with a few posts by the seeded accounts, once."""
+    if db.session.scalar(db.select(func.count()).select_from(Post)):
+        return
+    authors = dict(db.session.execute(db.select(User.email, User.id)).all())
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for title, slug, email, views, days_ago, body in SEED_POSTS:
+        db.session.add(
+            Post(
+                title=title,
+                slug=slug,
+                body=body,
+                author_id=authors.get(email),
+                views=views,
+                created_at=now - dt.timedelta(days=days_ago),
+            )
+        )
+    db.session.commit()
+
+
+# --- end of posts ------------------------------------------------------------
