@@ -9,6 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext
 from playwright.sync_api import Page
 from playwright.sync_api import Route
+from playwright.sync_api import expect
 
 _AXE = Axe()
 #: Every rule axe-core ships except experimental ones: WCAG 2.0-2.2 A and AA
@@ -48,6 +49,14 @@ _JS_ENABLED: weakref.WeakKeyDictionary[BrowserContext, bool] = (
 
 def remember_js(context: BrowserContext, js: bool) -> None:
     _JS_ENABLED[context] = js
+
+
+def expect_focus(page: Page, element_id: str) -> None:
+    """Wait (as Playwright's expect does) until the element ``element_id`` has focus.
+
+    Focus moves after the swap or page load settles, a moment after the response.
+    """
+    expect(page.locator(f"[id='{element_id}']")).to_be_focused()
 
 
 def focused_id(page: Page) -> str | None:

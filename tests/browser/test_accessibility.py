@@ -14,6 +14,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect
 
 from .helpers import assert_no_axe_violations
+from .helpers import expect_focus
 from .helpers import focused_id
 from .helpers import same_document
 from .helpers import submit_and_status
@@ -120,12 +121,12 @@ def test_users_focus_goes_to_first_invalid_field(page, js):
     assert submit_and_status(page, "Create user") == 422
     expect(page.locator("#email-error")).to_be_visible()
     expect(page.get_by_label("Email")).to_be_focused()
-    assert focused_id(page) == "email"
+    expect_focus(page, "email")
     # Both fields wrong: the first of them, in the form's order.
     fill_user(page, "", "still-not-an-email")
     assert submit_and_status(page, "Create user") == 422
     expect(page.get_by_label("Name")).to_be_focused()
-    assert focused_id(page) == "name"
+    expect_focus(page, "name")
 
 
 def test_users_focus_stays_on_first_field_after_success(page, js):
@@ -134,7 +135,7 @@ def test_users_focus_stays_on_first_field_after_success(page, js):
     assert submit_and_status(page, "Create user") == (200 if js else 303)
     expect(page.locator("#users-create-user-status")).to_contain_text("was created")
     expect(page.get_by_label("Name")).to_be_focused()
-    assert focused_id(page) == "name"
+    expect_focus(page, "name")
 
 
 def test_username_focus_after_invalid_taken_and_valid(page, js):
@@ -143,18 +144,18 @@ def test_username_focus_after_invalid_taken_and_valid(page, js):
     field.fill("No Spaces!")
     assert submit_and_status(page, "Request") == 422
     expect(field).to_be_focused()
-    assert focused_id(page) == "username"
+    expect_focus(page, "username")
     # A failure with no field error: focus stays in the form, on its field.
     field.fill("admin")
     assert submit_and_status(page, "Request") == 409
     expect(page.get_by_role("alert")).to_contain_text("taken")
     expect(field).to_be_focused()
-    assert focused_id(page) == "username"
+    expect_focus(page, "username")
     field.fill(unique("f_"))
     assert submit_and_status(page, "Request") == (200 if js else 303)
     expect(page.get_by_test_id("last-result")).to_have_text("successful")
     expect(field).to_be_focused()
-    assert focused_id(page) == "username"
+    expect_focus(page, "username")
 
 
 # Announcements ---------------------------------------------------------------
@@ -237,10 +238,10 @@ def test_create_user_with_keyboard_only(page, js):
     name = unique("Keys ")
     page.keyboard.type(name)
     page.keyboard.press("Tab")
-    assert focused_id(page) == "email"
+    expect_focus(page, "email")
     page.keyboard.type(f"{name.split()[1]}@example.com")
     page.keyboard.press("Tab")
-    assert focused_id(page) == "role"
+    expect_focus(page, "role")
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Create user")).to_be_focused()
     with page.expect_response(lambda r: r.request.method == "POST") as info:
@@ -252,7 +253,7 @@ def test_create_user_with_keyboard_only(page, js):
     expect(page.locator("#user-list")).to_contain_text(name)
     # htmx focuses the autofocus field once the swap settles: wait for it.
     expect(page.get_by_label("Name")).to_be_focused()
-    assert focused_id(page) == "name"
+    expect_focus(page, "name")
 
 
 def test_admin_page_and_delete_refusal_have_no_axe_violations(page, js):
@@ -275,5 +276,5 @@ def test_sign_in_failure_has_no_axe_violations(page, js):
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_label("Password").fill("not it")
     assert submit_and_status(page, "Sign in") == 400
-    assert focused_id(page) == "email"
+    expect_focus(page, "email")
     assert_no_axe_violations(page)

@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from .helpers import assert_no_axe_violations
-from .helpers import focused_id
+from .helpers import expect_focus
 from .helpers import same_document
 from .helpers import submit_and_status
 
@@ -69,7 +69,7 @@ def test_one_wrong_line_saves_nothing_and_says_which(page, js):
         "Enter a whole number from 0 to 99 (0 removes it)."
     )
     expect(quantity(page, 3)).to_have_attribute("aria-invalid", "true")
-    assert focused_id(page) == "lines-2-quantity"
+    expect_focus(page, "lines-2-quantity")
     for line, value in typed.items():
         expect(quantity(page, line)).to_have_value(value)
     expect(form(page).locator(".error-summary")).to_contain_text("Line 3 (")
