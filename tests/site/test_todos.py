@@ -54,7 +54,7 @@ def test_add_htmx_returns_fresh_form_and_list_out_of_band(app, client):
     assert result.message == "Added “Water the plants”."
     assert 'value=""' in result.fragment.split('name="text"')[1].split(">")[0]  # reset
     assert "Water the plants" in result.regions["todo-list"]
-    assert "0 of 1 done" in result.regions["todo-list"]
+    assert "0 of 1 done" in result.regions["todo-summary"]
     assert [t[1:3] for t in todos(app)] == [("Water the plants", False)]
 
 
