@@ -32,8 +32,10 @@ from flask import session
 from flask import url_for
 from flask_login import FlaskLoginClient
 from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
+from werkzeug.test import encode_multipart
 
 from .actions import Action
 from .binding import BOUND_FIELD
@@ -355,18 +357,23 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
                 sent.setdefault("HX-Current-URL", f"http://localhost{page}")
         elif mode == "json":
             sent.setdefault("Accept", "application/json")
-        return self._post(app, url, body, sent, wanted_id)
+        return self._post(app, url, _encoded(body), sent, wanted_id)
 
     def _post(
         self,
         app: Flask,
         url: str,
-        body: MultiDict[str, t.Any],
+        body: _Body,
         headers: dict[str, str],
         form_id: str,
     ) -> ActionResult:
+        data, content_type = body
+        if isinstance(data, MultiDict):
+            data = MultiDict(data)
         with record_states(app) as states:
-            response = self.post(url, data=MultiDict(body), headers=headers)
+            response = self.post(
+                url, data=data, content_type=content_type, headers=headers
+            )
         return ActionResult(
             response=response,
             state=states[-1] if states else None,
@@ -403,6 +410,31 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
             token = str(generate_csrf())
             client_session[key] = session[key]
         return token
+
+
+#: A request body: the fields as they are, or multipart bytes and their content type.
+_Body = tuple[MultiDict[str, t.Any] | bytes, str | None]
+
+
+def _encoded(body: MultiDict[str, t.Any]) -> _Body:
+    """Encode a body with files as multipart bytes, in memory and once.
+
+    Werkzeug's test client spools a large multipart body to a temporary file it
+    never closes (a ``ResourceWarning``), and reads the file streams, so a
+    :meth:`ActionResult.repeat` could not send them again.
+    """
+    if not any(_is_file(v) for v in body.values()):
+        return body, None
+    fields: MultiDict[str, t.Any] = MultiDict()
+    for name, value in body.items(multi=True):
+        if isinstance(value, tuple):
+            stream, filename, *content_type = value
+            value = FileStorage(
+                stream, filename, content_type=next(iter(content_type), None)
+            )
+        fields.add(name, value)
+    boundary, data = encode_multipart(fields)
+    return data, f"multipart/form-data; boundary={boundary}"
 
 
 def _is_file(value: t.Any) -> bool:

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 from app.models import CartLine
 from app.models import Product
 from app.models import db
 
-_ADD_BUTTON = re.compile(
-    r'id="cart-add-item-(\d+)".*?name="csrf_token" value="([^"]+)".*?'
-    r'name="_sa_bound" value="([^"]+)"'
-)
 
-
-def add_buttons(client, query: str = "") -> dict[int, tuple[str, str]]:
-    """{product id: (csrf token, signed product id)} from the products page."""
-    html = client.get(f"/products{query}").text
-    return {int(pid): (csrf, bound) for pid, csrf, bound in _ADD_BUTTON.findall(html)}
-
-
-def add_to_cart(client, product_id: int, query: str = "", headers=None):
-    csrf, bound = add_buttons(client, query)[product_id]
-    data = {
-        "csrf_token": csrf,
-        "_sa_bound": bound,
-        "_sa_page": f"/products{query}",
-        "_sa_form": f"cart-add-item-{product_id}",
-        "_sa_kind": "button",
-    }
-    return client.post("/cart/add", data=data, headers=headers or {})
+def add_to_cart(client, product_id: int, query: str = "", mode: str = "plain"):
+    """Press "Add to cart" for ``product_id`` on the products page at ``query``."""
+    return client.submit(
+        "cart.add_item",
+        mode=mode,
+        page=f"/products{query}",
+        bind={"product_id": product_id},
+    )
 
 
 def first_products(app, count: int) -> list[int]:
@@ -45,7 +30,7 @@ def fill_cart(app, client, count: int = 4) -> list[int]:
     """Put ``count`` products in the client's cart; their product ids."""
     ids = first_products(app, count)
     for product_id in ids:
-        assert add_to_cart(client, product_id).status_code == 303
+        assert add_to_cart(client, product_id).status == 303
     return ids
 
 

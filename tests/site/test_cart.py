@@ -8,7 +8,6 @@ from sqlalchemy import text
 from app.cart import batch_update_items
 from app.models import Product
 from app.models import db
-from tests.conftest import csrf_token_from
 
 from .shop import cart_rows
 from .shop import fill_cart
@@ -29,17 +28,13 @@ def input_tag(html: str, name: str) -> str:
     return tag.group(0)
 
 
-FORM = {"HX-Request": "true", "HX-Target": "form#cart-batch-update-items"}
-
-
-def batch(client, quantities, headers=None, line_ids=None, **extra):
-    """Post the cart form with one quantity per line (line ids from the database)."""
-    token = csrf_token_from(client.get("/cart").text)
-    data = {"csrf_token": token, "_sa_page": "/cart", **extra}
+def batch(client, quantities, line_ids, mode="htmx"):
+    """Submit the cart form with these lines (the page's own lines left out)."""
+    fields = {f"lines-{index}-line_id": None for index in range(10)}
     for index, (line_id, quantity) in enumerate(zip(line_ids, quantities, strict=True)):
-        data[f"lines-{index}-line_id"] = str(line_id)
-        data[f"lines-{index}-quantity"] = quantity
-    return client.post("/cart/update", data=data, headers=headers or {})
+        fields[f"lines-{index}-line_id"] = str(line_id)
+        fields[f"lines-{index}-quantity"] = quantity
+    return client.submit("cart.batch_update_items", fields, mode=mode)
 
 
 @pytest.fixture
@@ -65,8 +60,8 @@ def test_cart_page_lists_lines_with_quantities(client, lines):
 
 
 def test_batch_update_writes_every_line_plain(app, client, lines):
-    response = batch(client, ["2", "0", "5", "1"], line_ids=lines)
-    assert response.status_code == 303
+    result = batch(client, ["2", "0", "5", "1"], lines, mode="plain")
+    assert result.status == 303
     assert [(r[0], r[2]) for r in cart_rows(app)] == [
         (lines[0], 2),
         (lines[2], 5),
@@ -78,29 +73,29 @@ def test_batch_update_writes_every_line_plain(app, client, lines):
 
 
 def test_batch_update_htmx_returns_fresh_form_and_count(app, client, lines):
-    response = batch(client, ["3", "1", "1", "0"], FORM, line_ids=lines)
-    assert response.status_code == 200
-    assert response.text.startswith('<form id="cart-batch-update-items"')
-    assert "Cart saved: 1 line updated and 1 removed." in response.text
-    assert value_of(response.text, "lines-0-quantity") == "3"
-    assert "lines-3-quantity" not in response.text
-    assert '<span id="cart-count"' in response.text
-    assert 'hx-swap-oob="outerHTML">5</span>' in response.text
+    result = batch(client, ["3", "1", "1", "0"], lines)
+    assert result.status == 200
+    assert result.text.startswith('<form id="cart-batch-update-items"')
+    assert "Cart saved: 1 line updated and 1 removed." in result.text
+    assert value_of(result.text, "lines-0-quantity") == "3"
+    assert "lines-3-quantity" not in result.text
+    assert '<span id="cart-count"' in result.text
+    assert 'hx-swap-oob="outerHTML">5</span>' in result.text
 
 
 def test_nothing_changed_is_reported(client, lines):
-    response = batch(client, ["1", "1", "1", "1"], FORM, line_ids=lines)
-    assert "Nothing to change" in response.text
+    result = batch(client, ["1", "1", "1", "1"], lines)
+    assert "Nothing to change" in result.text
 
 
-@pytest.mark.parametrize("headers", [None, FORM], ids=["plain", "htmx"])
+@pytest.mark.parametrize("mode", ["plain", "htmx"])
 @pytest.mark.parametrize("bad", ["abc", "-1", "100", "", "2.5", "1e3"])
-def test_one_invalid_line_writes_nothing(app, client, lines, headers, bad):
+def test_one_invalid_line_writes_nothing(app, client, lines, mode, bad):
     before = cart_rows(app)
-    response = batch(client, ["7", "8", bad, "9"], headers, line_ids=lines)
-    assert response.status_code == 422
+    result = batch(client, ["7", "8", bad, "9"], lines, mode=mode)
+    assert result.status == 422
     assert cart_rows(app) == before
-    html = response.text
+    html = result.text
     # The error sits beside line 3, and every line keeps what was typed.
     assert 'id="lines-2-quantity-error"' in html
     assert "Enter a whole number from 0 to 99 (0 removes it)." in html
@@ -113,7 +108,7 @@ def test_one_invalid_line_writes_nothing(app, client, lines, headers, bad):
 
 
 def test_invalid_line_gets_the_focus(client, lines):
-    html = batch(client, ["1", "x", "1", "1"], FORM, line_ids=lines).text
+    html = batch(client, ["1", "x", "1", "1"], lines).text
     assert "autofocus" in input_tag(html, "lines-1-quantity")
     assert "autofocus" not in input_tag(html, "lines-0-quantity")
 
@@ -124,11 +119,11 @@ def test_quantity_above_stock_names_the_line(app, client, lines):
         db.session.get(Product, product_id).stock = 4
         db.session.commit()
     before = cart_rows(app)
-    response = batch(client, ["2", "5", "3", "0"], FORM, line_ids=lines)
-    assert response.status_code == 422
+    result = batch(client, ["2", "5", "3", "0"], lines)
+    assert result.status == 422
     assert cart_rows(app) == before
-    assert "Only 4 in stock: enter 4 or fewer." in response.text
-    assert "Nothing was saved: check line 2 (Birch Chef&#39;s Knife)." in response.text
+    assert "Only 4 in stock: enter 4 or fewer." in result.text
+    assert "Nothing was saved: check line 2 (Birch Chef&#39;s Knife)." in result.text
 
 
 def test_database_failure_mid_batch_undoes_earlier_lines(app, client, lines):
@@ -144,13 +139,13 @@ def test_database_failure_mid_batch_undoes_earlier_lines(app, client, lines):
         )
         db.session.commit()
     before = cart_rows(app)
-    response = batch(client, ["2", "0", "3", "2"], FORM, line_ids=lines)
-    assert response.status_code == 422
+    result = batch(client, ["2", "0", "3", "2"], lines)
+    assert result.status == 422
     assert cart_rows(app) == before
-    assert "Nothing was saved: the shop could not store line 3" in response.text
-    assert 'id="lines-2-quantity-error"' in response.text
+    assert "Nothing was saved: the shop could not store line 3" in result.text
+    assert 'id="lines-2-quantity-error"' in result.text
     for index, value in enumerate(["2", "0", "3", "2"]):
-        assert value_of(response.text, f"lines-{index}-quantity") == value
+        assert value_of(result.text, f"lines-{index}-quantity") == value
 
 
 def test_line_from_another_cart_is_refused(app, client, lines):
@@ -158,37 +153,32 @@ def test_line_from_another_cart_is_refused(app, client, lines):
     fill_cart(app, other, 1)
     foreign = cart_rows(app)[-1][0]
     before = cart_rows(app)
-    response = batch(client, ["2", "2"], FORM, line_ids=[lines[0], foreign])
-    assert response.status_code == 422
+    result = batch(client, ["2", "2"], [lines[0], foreign])
+    assert result.status == 422
     assert cart_rows(app) == before
-    assert "This item is no longer in your cart" in response.text
+    assert "This item is no longer in your cart" in result.text
 
 
 def test_duplicate_line_is_refused(app, client, lines):
     before = cart_rows(app)
-    response = batch(client, ["2", "3"], FORM, line_ids=[lines[0], lines[0]])
-    assert response.status_code == 422
+    result = batch(client, ["2", "3"], [lines[0], lines[0]])
+    assert result.status == 422
     assert cart_rows(app) == before
-    assert "appears twice" in response.text
+    assert "appears twice" in result.text
 
 
 def test_forged_line_id_is_a_validation_error(app, client, lines):
     before = cart_rows(app)
-    response = batch(client, ["2"], FORM, line_ids=["<b>x</b>"])
-    assert response.status_code == 422
+    result = batch(client, ["2"], ["<b>x</b>"])
+    assert result.status == 422
     assert cart_rows(app) == before
-    assert "<b>x</b>" not in response.text
+    assert "<b>x</b>" not in result.text
 
 
 def test_json_caller_gets_per_line_errors(client, lines):
-    response = batch(
-        client,
-        ["1", "1", "abc", "1"],
-        {"Accept": "application/json"},
-        line_ids=lines,
-    )
-    assert response.status_code == 422
-    body = response.get_json()
+    result = batch(client, ["1", "1", "abc", "1"], lines, mode="json")
+    assert result.status == 422
+    body = result.json
     assert body["errors"] == {
         "lines-2-quantity": ["Enter a whole number from 0 to 99 (0 removes it)."]
     }
@@ -198,18 +188,19 @@ def test_json_caller_gets_per_line_errors(client, lines):
 
 def test_batch_update_without_csrf_writes_nothing(app, client, lines):
     before = cart_rows(app)
-    response = client.post(
-        "/cart/update",
-        data={"lines-0-line_id": str(lines[0]), "lines-0-quantity": "9"},
+    result = client.submit(
+        "cart.batch_update_items",
+        {"lines-0-quantity": "9", "csrf_token": None},
+        mode="plain",
     )
-    assert response.status_code == 400
+    assert result.status == 400
     assert cart_rows(app) == before
 
 
 def test_batch_update_oversized_body_is_refused(app, client, lines):
     before = cart_rows(app)
-    response = batch(client, ["1" * 70_000], FORM, line_ids=[lines[0]])
-    assert response.status_code == 413
+    result = batch(client, ["1" * 70_000], [lines[0]])
+    assert result.status == 413
     assert cart_rows(app) == before
 
 

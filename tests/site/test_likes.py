@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import threading
 
 from app.likes import DEMO_KEY
 from app.models import Counter
 from app.models import db
-from tests.conftest import csrf_token_from
-
-_BOUND = re.compile(r'id="like-likes-demo".*?name="_sa_bound" value="([^"]+)"')
 
 
 def counts(app):
@@ -19,16 +15,8 @@ def counts(app):
         return (counter.likes, counter.views) if counter else (0, 0)
 
 
-def like(client, headers=None, bound=None):
-    page = client.get("/likes", headers={"User-Agent": "Mozilla/5.0 test"}).text
-    data = {
-        "csrf_token": csrf_token_from(page),
-        "_sa_page": "/likes",
-        "_sa_form": "like-likes-demo",
-        "_sa_kind": "button",
-        "_sa_bound": bound or _BOUND.search(page).group(1),
-    }
-    return client.post("/likes/like", data=data, headers=headers or {})
+def like(client, mode="htmx", **options):
+    return client.submit("likes.like", mode=mode, form_id=f"like-{DEMO_KEY}", **options)
 
 
 def test_the_page_shows_counts_and_a_plain_form_button(client):
@@ -41,58 +29,39 @@ def test_the_page_shows_counts_and_a_plain_form_button(client):
 
 
 def test_like_with_htmx_updates_the_count_in_place(app, client):
-    response = like(client, headers={"HX-Request": "true"})
-    assert response.status_code == 200
-    assert response.headers["HX-Retarget"] == "#like-likes-demo-status"
-    assert "Thanks for the like!" in response.text
-    count = response.text.split('<span id="like-count"', 1)[1]
-    assert 'hx-swap-oob="outerHTML"' in count.split(">", 1)[0]
-    assert "<strong>1</strong> like" in count
+    result = like(client)
+    assert result.status == 200
+    assert result.hx["retarget"] == f"#like-{DEMO_KEY}-status"
+    assert result.message == "Thanks for the like!"
+    assert "<strong>1</strong> like" in result.regions["like-count"]
     assert counts(app)[0] == 1
 
 
-def test_like_without_javascript_redirects_back(app, client):
-    response = like(client)
-    assert response.status_code == 303
-    assert response.location == "/likes"
+def test_like_without_javascript_redirects_back(client):
+    result = like(client, mode="plain")
+    assert (result.status, result.redirect) == (303, "/likes")
     page = client.get("/likes").text
     assert "Thanks for the like!" in page
     assert "<strong>1</strong> like" in page
 
 
 def test_forged_like_is_refused(app, client):
-    response = like(client, headers={"HX-Request": "true"}, bound="forged")
-    assert response.status_code == 400
+    assert like(client, _sa_bound="forged").status == 400
     assert counts(app)[0] == 0
 
 
-def test_concurrent_likes_are_all_counted(app, tmp_path):
+def test_concurrent_likes_are_all_counted(app):
     """Eight clients liking at once: every like lands (likes = likes + 1 in SQL)."""
     clients = [app.test_client() for _ in range(8)]
-    prepared = []
-    for c in clients:
-        page = c.get("/likes").text
-        prepared.append(
-            {
-                "csrf_token": csrf_token_from(page),
-                "_sa_page": "/likes",
-                "_sa_form": "like-likes-demo",
-                "_sa_kind": "button",
-                "_sa_bound": _BOUND.search(page).group(1),
-            }
-        )
     start = threading.Barrier(len(clients))
     statuses: list[int] = []
 
-    def run(c, data):
+    def run(c):
         start.wait()
         for _ in range(3):
-            statuses.append(c.post("/likes/like", data=data).status_code)
+            statuses.append(like(c, mode="plain").status)
 
-    threads = [
-        threading.Thread(target=run, args=pair)
-        for pair in zip(clients, prepared, strict=True)
-    ]
+    threads = [threading.Thread(target=run, args=(c,)) for c in clients]
     for t in threads:
         t.start()
     for t in threads:

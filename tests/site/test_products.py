@@ -134,10 +134,9 @@ def test_same_results_with_and_without_htmx(client):
 
 def test_add_to_cart_plain_redirects_back_with_a_message(app, client):
     product_id = first_products(app, 1)[0]
-    response = add_to_cart(client, product_id, query="?q=birch")
-    assert response.status_code == 303
-    assert response.location == "/products?q=birch"
-    page = client.get(response.location).text
+    result = add_to_cart(client, product_id, query="?q=birch")
+    assert (result.status, result.redirect) == (303, "/products?q=birch")
+    page = client.get(result.redirect).text
     assert "Added Birch Bird Feeder (1 in your cart)." in page
     assert '<strong id="cart-count">1</strong> item</a>' in page
 
@@ -145,14 +144,12 @@ def test_add_to_cart_plain_redirects_back_with_a_message(app, client):
 def test_add_to_cart_htmx_updates_the_count_in_place(app, client):
     product_id = first_products(app, 1)[0]
     add_to_cart(client, product_id)
-    headers = {"HX-Request": "true", "HX-Target": f"form#cart-add-item-{product_id}"}
-    response = add_to_cart(client, product_id, headers=headers)
-    assert response.status_code == 200
-    assert "Added Birch Bird Feeder (2 in your cart)." in response.text
-    assert '<p id="cart-summary"' in response.text
-    assert 'hx-swap-oob="outerHTML"' in response.text
-    assert '<strong id="cart-count">2</strong> items' in response.text
-    assert "product-results" not in response.text
+    result = add_to_cart(client, product_id, mode="htmx")
+    assert result.status == 200
+    assert result.message == "Added Birch Bird Feeder (2 in your cart)."
+    assert set(result.regions) == {"cart-summary"}
+    assert '<strong id="cart-count">2</strong> items' in result.regions["cart-summary"]
+    assert "product-results" not in result.text
     assert cart_rows(app)[0][1:] == (product_id, 2)
 
 
@@ -162,22 +159,22 @@ def test_add_to_cart_stops_at_the_stock(app, client):
         db.session.get(Product, product_id).stock = 1
         db.session.commit()
     add_to_cart(client, product_id)
-    response = add_to_cart(client, product_id)
-    assert response.status_code == 409
-    assert "that is all we can sell" in response.text
+    result = add_to_cart(client, product_id)
+    assert result.status == 409
+    assert "that is all we can sell" in result.message
     assert cart_rows(app)[0][2] == 1
 
 
 def test_add_to_cart_refuses_a_forged_product_id(app, client):
-    from .shop import add_buttons
-
     product_id = first_products(app, 1)[0]
-    csrf, _ = add_buttons(client)[product_id]
-    response = client.post(
-        "/cart/add",
-        data={"csrf_token": csrf, "_sa_bound": "1", "_sa_kind": "button"},
+    result = client.submit(
+        "cart.add_item",
+        mode="plain",
+        page="/products",
+        form_id=f"cart-add-item-{product_id}",
+        _sa_bound="1",
     )
-    assert response.status_code == 400
+    assert result.status == 400
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(CartLine.id))) == 0
 
@@ -195,9 +192,9 @@ def test_refused_add_without_javascript_shows_the_same_search(app, client):
         db.session.get(Product, product_id).stock = 1
         db.session.commit()
     add_to_cart(client, product_id, query="?q=birch+bird")
-    response = add_to_cart(client, product_id, query="?q=birch+bird")
-    assert response.status_code == 409
-    assert "1 product matches “birch bird”" in response.text
-    assert 'value="birch bird"' in response.text
-    status = response.text.split(f'id="cart-add-item-{product_id}-status"', 1)[1]
+    result = add_to_cart(client, product_id, query="?q=birch+bird")
+    assert result.status == 409
+    assert "1 product matches “birch bird”" in result.text
+    assert 'value="birch bird"' in result.text
+    status = result.text.split(f'id="cart-add-item-{product_id}-status"', 1)[1]
     assert "that is all we can sell" in status.split("</div>", 1)[0]
