@@ -106,15 +106,19 @@ class Target:
         **kwargs: t.Any,
     ) -> TestResponse:
         """Post ``data`` (the valid body if None); a list body carries ``files``
-        (the valid files if None), as multipart when there are any."""
+        (the valid files if None), as multipart when there are any.
+
+        Multipart bodies are encoded here, not by the test client: it would
+        spool a large one into a temporary file that it never closes.
+        """
         if data is None or isinstance(data, list):
+            fields = self.body if data is None else data
             uploads = self.files if files is None else files
-            data = MultiDict(
-                [
-                    *(self.body if data is None else data),
-                    *((u.field, u.storage()) for u in uploads),
-                ]
-            )
+            if uploads:
+                data = multipart(fields, uploads)
+                kwargs["content_type"] = "multipart/form-data; boundary=attack"
+            else:
+                data = MultiDict(fields)
         return (client or self.client).open(
             self.action.url,
             method=method,
