@@ -497,6 +497,14 @@ def _signed_out(target: Target) -> Outcome:
         assert response.status_code == 303
         assert "/sign-in" in response.headers["Location"]
         return response, 303, ""
+    if dict(target.body).get("_sa_kind") == "button":
+        # A button has no input to keep: htmx goes to the sign-in page, which
+        # shows the flashed reason.
+        assert "/sign-in" in response.headers.get("HX-Redirect", "")
+        with target.prepared["client"].session_transaction() as session:
+            flashed = [message for _, message in session.get("_flashes", [])]
+        assert SIGN_IN in flashed, flashed
+        return response, 200, ""
     return response, 401, SIGN_IN
 
 
