@@ -29,8 +29,8 @@ from wtforms import SelectMultipleField
 from .binding import BOUND_FIELD
 from .forms import FORM_FIELD
 from .forms import KIND_FIELD
-from .forms import leaf_fields
 from .forms import PAGE_FIELD
+from .forms import leaf_fields
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask_wtf import FlaskForm

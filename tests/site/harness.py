@@ -60,7 +60,6 @@ VALID_FIELDS: dict[str, dict[str, str]] = {
 }
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Upload:
     """A file a form sends: its field, the name the browser gives it, its bytes."""
@@ -132,6 +131,7 @@ def prepare(client: FlaskClient, endpoint: str) -> None:
     """Create the state the action's form needs (see :data:`SETUP`), if any."""
     if endpoint in SETUP:
         SETUP[endpoint](client)
+
 
 #: Who may be signed in, least privileged first, with the seeded account's email.
 IDENTITIES: tuple[tuple[str, str | None], ...] = (

@@ -486,9 +486,7 @@ def _stranger(target: Target) -> None:
     target.prepared.update(client=stranger, token=token.group(1))
 
 
-@attack(
-    "signed-out", applies=lambda a: a.identity != "anonymous", prepare=_stranger
-)
+@attack("signed-out", applies=lambda a: a.identity != "anonymous", prepare=_stranger)
 def _signed_out(target: Target) -> Outcome:
     # The stranger's own token, with an otherwise valid body.
     body = target.replaced("csrf_token", target.prepared["token"])
