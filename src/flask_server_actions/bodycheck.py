@@ -16,6 +16,7 @@ from flask import current_app
 from flask import g
 from flask import request
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import Data
 from werkzeug.sansio.multipart import Epilogue
 from werkzeug.sansio.multipart import Field
@@ -74,7 +75,14 @@ def _check_urlencoded(body: bytes) -> None:
 def _check_multipart(body: bytes, boundary: str | None) -> None:
     if not boundary:
         raise UnreadableBody()
-    decoder = MultipartDecoder(boundary.encode("latin-1", "replace"))
+    # The same limits Werkzeug's parser applies, checked here first: it would
+    # stop at them only after streaming earlier file parts into temporary files
+    # that it leaves open.
+    decoder = MultipartDecoder(
+        boundary.encode("latin-1", "replace"),
+        request.max_form_memory_size,
+        max_parts=request.max_form_parts,
+    )
     decoder.receive_data(body)
     decoder.receive_data(None)
     text: bytearray | None = None
@@ -114,7 +122,7 @@ def check_body() -> None:
             _check_multipart(
                 request.get_data(cache=True), request.mimetype_params.get("boundary")
             )
-        except UnreadableBody:
+        except (UnreadableBody, RequestEntityTooLarge):
             g._server_actions_body_refused = True
             raise
     else:
