@@ -78,10 +78,11 @@ def _check_multipart(body: bytes, boundary: str | None) -> None:
     # The same limits Werkzeug's parser applies, checked here first: it would
     # stop at them only after streaming earlier file parts into temporary files
     # that it leaves open.
+    # (The decoder's own memory limit would count the whole body, files too:
+    # the limit is per text part, so it is checked below.)
+    memory_limit = request.max_form_memory_size
     decoder = MultipartDecoder(
-        boundary.encode("latin-1", "replace"),
-        request.max_form_memory_size,
-        max_parts=request.max_form_parts,
+        boundary.encode("latin-1", "replace"), max_parts=request.max_form_parts
     )
     decoder.receive_data(body)
     decoder.receive_data(None)
@@ -96,6 +97,8 @@ def _check_multipart(body: bytes, boundary: str | None) -> None:
             elif isinstance(event, Data):
                 if text is not None:
                     text += event.data
+                    if memory_limit is not None and len(text) > memory_limit:
+                        raise RequestEntityTooLarge()
                     if not event.more_data:
                         bytes(text).decode("utf-8")
             elif isinstance(event, Epilogue):
