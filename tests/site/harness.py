@@ -34,7 +34,6 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import MultiDict
 from wtforms import Field
 from wtforms import SelectField
@@ -68,12 +67,6 @@ class Upload:
     filename: str
     data: bytes
     content_type: str
-
-    def storage(self) -> FileStorage:
-        """A fresh file for one request (a posted stream is read to its end)."""
-        return FileStorage(
-            io.BytesIO(self.data), self.filename, self.field, self.content_type
-        )
 
 
 @functools.cache
