@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import warnings
 
 import pytest
 from flask import Blueprint
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from werkzeug.datastructures import MultiDict
+from wtforms import FieldList
+from wtforms import Form
+from wtforms import FormField
 from wtforms import SelectMultipleField
 from wtforms import StringField
 
@@ -154,4 +160,113 @@ def test_repeated_control_field_is_400(client, token, saved, name):
     response = raw(client, body, "application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert "hidden field repeated" in response.text
+    assert saved == []
+
+
+class LineForm(Form):
+    quantity = StringField("Quantity")
+
+
+class LinesForm(FlaskForm):
+    lines = FieldList(FormField(LineForm))
+
+
+@pytest.fixture
+def lines_app(app, saved):
+    bp = Blueprint("orders", __name__)
+
+    @bp.get("/orders")
+    def index():
+        return render_page("tags.html")
+
+    @action(bp, page=index, form=LinesForm, allow=allow.public)
+    def update_lines(form):
+        saved.append([entry.quantity.data for entry in form.lines])
+        return ActionState.success("Saved.")
+
+    app.register_blueprint(bp)
+    return app
+
+
+def test_an_input_of_a_line_sent_twice_is_422_on_that_input(
+    lines_app, client, token, saved
+):
+    body = (
+        f"csrf_token={token}&lines-0-quantity=1&lines-1-quantity=2&lines-1-quantity=50"
+    ).encode()
+    response = client.post(
+        "/actions/update-lines",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json["errors"] == {
+        "lines-1-quantity": ["This field was sent more than once; send it once."]
+    }
+    assert saved == []
+
+
+def test_a_file_sent_twice_for_one_file_input_is_422(client, token, saved):
+    data = MultiDict(
+        [
+            ("csrf_token", token),
+            ("title", "t"),
+            ("upload", (io.BytesIO(b"first"), "a.bin")),
+            ("upload", (io.BytesIO(b"second"), "b.bin")),
+        ]
+    )
+    response = client.post(
+        "/actions/add-note", data=data, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json["errors"] == {
+        "upload": ["This field was sent more than once; send it once."]
+    }
+    assert saved == []
+
+
+def _file_part(size: int) -> bytes:
+    return (
+        b'--b\r\nContent-Disposition: form-data; name="upload"; filename="a.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + b"z" * size + b"\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("tail", "status"),
+    [
+        (b"--b", 400),  # cut off inside the last part
+        # A text part larger than the form's memory limit, after the file.
+        (
+            b'--b\r\nContent-Disposition: form-data; name="title"\r\n\r\n'
+            + b"x" * (600 * 1024)
+            + b"\r\n--b--\r\n",
+            413,
+        ),
+    ],
+)
+def test_a_refused_multipart_body_leaves_no_file_open(
+    client, token, saved, tail, status
+):
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        + token.encode()
+        + b"\r\n"
+        + _file_part(1000)
+        + tail
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for mode in ({"HX-Request": "true"}, {}):
+            response = client.post(
+                "/actions/add-note",
+                data=body,
+                content_type="multipart/form-data; boundary=b",
+                headers=mode,
+            )
+            assert response.status_code == status
+            del response
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
     assert saved == []

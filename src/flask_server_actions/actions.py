@@ -29,6 +29,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import htmx as hx
 from .binding import BOUND_FIELD
 from .binding import verify_arguments
+from .bodycheck import UnreadableBody
+from .bodycheck import body_refused
 from .bodycheck import repeated_fields
 from .boundary import masked_failure
 from .errors import ActionError
@@ -295,6 +297,8 @@ def response_mode() -> ResponseMode:
 
 
 def _posted_field(name: str) -> str | None:
+    if body_refused():
+        return None
     try:
         value = request.form.get(name)
     except HTTPException:  # the body could not be read (too large, malformed)
@@ -657,6 +661,10 @@ def respond_to_http_error(exc: HTTPException) -> Response | HTTPException:
     keep_dom = False
     form: FlaskForm | None = None
     try:
+        if body_refused() or status == 413:
+            # Unreadable or too large: parsing it again would only fail again,
+            # after streaming its file parts into temporary files left open.
+            raise UnreadableBody()
         request.form  # noqa: B018 - reading it tells whether the body is usable
         form = _bind_form(act)
         state = state.with_values(submitted_values(form))

@@ -13,8 +13,10 @@ import typing as t
 from urllib.parse import unquote_to_bytes
 
 from flask import current_app
+from flask import g
 from flask import request
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import Data
 from werkzeug.sansio.multipart import Epilogue
 from werkzeug.sansio.multipart import Field
@@ -29,6 +31,7 @@ from .binding import BOUND_FIELD
 from .forms import FORM_FIELD
 from .forms import KIND_FIELD
 from .forms import PAGE_FIELD
+from .forms import leaf_fields
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask_wtf import FlaskForm
@@ -72,7 +75,15 @@ def _check_urlencoded(body: bytes) -> None:
 def _check_multipart(body: bytes, boundary: str | None) -> None:
     if not boundary:
         raise UnreadableBody()
-    decoder = MultipartDecoder(boundary.encode("latin-1", "replace"))
+    # The same limits Werkzeug's parser applies, checked here first: it would
+    # stop at them only after streaming earlier file parts into temporary files
+    # that it leaves open.
+    # (The decoder's own memory limit would count the whole body, files too:
+    # the limit is per text part, so it is checked below.)
+    memory_limit = request.max_form_memory_size
+    decoder = MultipartDecoder(
+        boundary.encode("latin-1", "replace"), max_parts=request.max_form_parts
+    )
     decoder.receive_data(body)
     decoder.receive_data(None)
     text: bytearray | None = None
@@ -86,6 +97,8 @@ def _check_multipart(body: bytes, boundary: str | None) -> None:
             elif isinstance(event, Data):
                 if text is not None:
                     text += event.data
+                    if memory_limit is not None and len(text) > memory_limit:
+                        raise RequestEntityTooLarge()
                     if not event.more_data:
                         bytes(text).decode("utf-8")
             elif isinstance(event, Epilogue):
@@ -108,9 +121,13 @@ def check_body() -> None:
     if mimetype == "application/x-www-form-urlencoded":
         _check_urlencoded(request.get_data(cache=True))
     elif mimetype == "multipart/form-data":
-        _check_multipart(
-            request.get_data(cache=True), request.mimetype_params.get("boundary")
-        )
+        try:
+            _check_multipart(
+                request.get_data(cache=True), request.mimetype_params.get("boundary")
+            )
+        except (UnreadableBody, RequestEntityTooLarge):
+            g._server_actions_body_refused = True
+            raise
     else:
         return
     csrf_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
@@ -119,19 +136,34 @@ def check_body() -> None:
             raise RepeatedControlField()
 
 
+def body_refused() -> bool:
+    """Whether this request's multipart body was refused as unreadable.
+
+    Such a body is never parsed afterwards (to find the page to answer on, or
+    the values to keep): Werkzeug's parser would half-read a cut-off body and
+    leave its file parts' temporary files open. The answer keeps the browser's
+    form as it is instead (htmx), as for a body too large to read.
+    """
+    return bool(g.get("_server_actions_body_refused"))
+
+
 #: Shown beside a single-valued field that came more than once.
 REPEATED_MESSAGE: t.Final = "This field was sent more than once; send it once."
 _MULTI_VALUED = (SelectMultipleField, FieldList, MultipleFileField)
 
 
 def repeated_fields(form: FlaskForm) -> dict[str, list[str]]:
-    """Single-valued fields of ``form`` that the request sent more than once.
+    """Single-valued inputs of ``form`` that the request sent more than once.
 
     WTForms would keep the first value; which one the user meant is unknown.
+    Inputs inside lists of lines count (``lines-0-quantity``), and so do files
+    (two files sent for one single-file input).
     """
     return {
-        name: [REPEATED_MESSAGE]
-        for name, field in form._fields.items()
+        str(field.name): [REPEATED_MESSAGE]
+        for field in leaf_fields(form)
         if not isinstance(field, _MULTI_VALUED)
-        and len(request.form.getlist(field.name)) > 1
+        and len(request.form.getlist(field.name))
+        + len(request.files.getlist(field.name))
+        > 1
     }

@@ -7,7 +7,13 @@ home page, where the layout's buttons live), the least privileged account that
 sees the form there, the form's real fields (CSRF token, hidden fields, signed
 bound arguments) and a body that the action accepts. Where the generic derivation
 of valid values from the WTForms fields cannot guess one, :data:`VALID_FIELDS`
-says it; the control test fails with a message naming it when neither works.
+(text) and :data:`VALID_FILES` (uploads) say it; the control test fails with a
+message naming them when neither works.
+
+Some forms only exist once there is something to act on (a to-do's Delete
+button, the cart's quantity inputs): :data:`SETUP` names, per action, what to do
+first in the visitor's browser, through the site's own actions, before its page
+is fetched.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import atexit
 import dataclasses
 import functools
 import hashlib
+import io
 import os
+import secrets
 import shutil
 import tempfile
 import typing as t
@@ -25,6 +33,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from werkzeug.datastructures import MultiDict
 from wtforms import Field
 from wtforms import SelectField
@@ -37,15 +46,85 @@ from app.models import User
 from app.models import db
 from flask_server_actions import Action
 from flask_server_actions import all_actions
+from flask_server_actions.forms import leaf_fields
 
 #: Valid values the generic derivation cannot guess, per action endpoint.
 #: An action whose derived body is refused needs an entry here.
 VALID_FIELDS: dict[str, dict[str, str]] = {
     "auth.sign_in": {"email": "ada@example.com", "password": "analytical-engine"},
+    # The page shows the saved values; valid bodies that change something make
+    # a refused attack's "nothing written" meaningful.
+    "cart.batch_update_items": {"lines-0-quantity": "2"},
+    "profile.update_profile": {"name": "Attack Suite", "bio": "Changed by the suite."},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    """A file a form sends: its field, the name the browser gives it, its bytes."""
+
+    field: str
+    filename: str
+    data: bytes
+    content_type: str
+
+
+@functools.cache
+def tiny_png() -> bytes:
+    """A real 4 × 4 PNG, made by Pillow, that any image check accepts."""
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 80, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+#: Files an action needs to succeed, per action endpoint (the generic derivation
+#: only fills in text).
+VALID_FILES: dict[str, t.Callable[[], list[Upload]]] = {
+    "profile.upload_avatar": lambda: [
+        Upload("avatar", "avatar.png", tiny_png(), "image/png")
+    ],
 }
 
 #: The page that shows an action's form, where it needs arguments (``/posts/1``).
 PAGES: dict[str, str] = {}
+
+
+def submit(client: FlaskClient, page: str, endpoint: str, **values: str) -> None:
+    """Use the first form for ``endpoint`` on ``page`` as a browser would."""
+    forms = forms_in(client.get(page).text, endpoint)
+    assert forms, f"setup: {page} shows no form for {endpoint}"
+    body = MultiDict([*forms[0].fields])
+    for name, value in values.items():
+        body[name] = value
+    response = client.post(forms[0].url, data=body)
+    assert response.status_code in {200, 303}, (
+        f"setup: {endpoint} answered {response.status_code}:\n{response.text[:800]}"
+    )
+
+
+def _add_a_todo(client: FlaskClient) -> None:
+    submit(client, "/todos", "todos.add_todo", text="Set up by the attack suite")
+
+
+def _put_a_product_in_the_cart(client: FlaskClient) -> None:
+    submit(client, "/products", "cart.add_item")
+
+
+#: What must exist, in the visitor's own browser session, before an action's
+#: form appears: done through the site's real actions, before the page is
+#: fetched (and before any snapshot, so it is never mistaken for an attack's write).
+SETUP: dict[str, t.Callable[[FlaskClient], None]] = {
+    "todos.toggle_todo": _add_a_todo,
+    "todos.delete_todo": _add_a_todo,
+    "cart.batch_update_items": _put_a_product_in_the_cart,
+}
+
+
+def prepare(client: FlaskClient, endpoint: str) -> None:
+    """Create the state the action's form needs (see :data:`SETUP`), if any."""
+    if endpoint in SETUP:
+        SETUP[endpoint](client)
+
 
 #: Who may be signed in, least privileged first, with the seeded account's email.
 IDENTITIES: tuple[tuple[str, str | None], ...] = (
@@ -55,6 +134,7 @@ IDENTITIES: tuple[tuple[str, str | None], ...] = (
 )
 
 _SQLITE_NAME = "site.db"
+_SECRET_KEY = "attack-suite-" + secrets.token_hex(16)
 
 
 @dataclasses.dataclass
@@ -64,6 +144,10 @@ class FoundForm:
     endpoint: str
     url: str
     fields: list[tuple[str, str]]
+    #: Names of its ``<input type=hidden>`` fields.
+    hidden: set[str] = dataclasses.field(default_factory=set)
+    #: Names of its ``<input type=file>`` fields.
+    files: list[str] = dataclasses.field(default_factory=list)
 
 
 class _FormParser(HTMLParser):
@@ -83,7 +167,11 @@ class _FormParser(HTMLParser):
         if self._form is None:
             return
         name = a.get("name")
-        if tag == "input" and name and a.get("type") not in {"submit", "file"}:
+        if tag == "input" and name and a.get("type") == "file":
+            self._form.files.append(name)
+        elif tag == "input" and name and a.get("type") != "submit":
+            if a.get("type") == "hidden":
+                self._form.hidden.add(name)
             if a.get("type") in {"checkbox", "radio"} and "checked" not in a:
                 return
             self._form.fields.append((name, a.get("value", "")))
@@ -129,10 +217,17 @@ class SiteAction:
     bind: tuple[str, ...]
     max_body: int | None
     rate_limit: str | None
-    #: The form's fields a user fills in (not hidden), in form order.
+    #: The form's inputs a user fills in (not hidden), in form order, by their
+    #: names on the page (a list of lines gives ``lines-0-quantity``, …).
     user_fields: tuple[str, ...] = ()
     #: Those of them with a required validator.
     required_fields: tuple[str, ...] = ()
+    #: Those of them that are file inputs.
+    file_fields: tuple[str, ...] = ()
+
+    @property
+    def text_fields(self) -> tuple[str, ...]:
+        return tuple(n for n in self.user_fields if n not in self.file_fields)
 
     def __str__(self) -> str:
         return self.endpoint
@@ -151,7 +246,9 @@ def make_site(
         return create_app(
             {
                 "TESTING": True,
-                "SECRET_KEY": "attack suite",
+                # Not a phrase a page may show: the taint check refuses any
+                # response that contains the secret key.
+                "SECRET_KEY": _SECRET_KEY,
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / _SQLITE_NAME}",
                 **config,
             }
@@ -216,39 +313,28 @@ def _rate(act: Action) -> str | None:
     return act.rate_limit() if callable(act.rate_limit) else act.rate_limit
 
 
-def _find_form(
-    app: Flask,
-    act: Action,
-    *,
-    rate: str | None,
-    user_fields: tuple[str, ...],
-    required: tuple[str, ...],
-) -> SiteAction:
+def _find_form(app: Flask, act: Action) -> tuple[str, str, FoundForm]:
+    """The first page and least privileged identity that show the action's form."""
     pages = _candidate_pages(app, act)
     for identity, _ in IDENTITIES:
         client = app.test_client()
         sign_in_as(app, client, identity)
+        prepare(client, act.endpoint)
         for page in pages:
             response = client.get(page)
             forms = forms_in(response.text, act.endpoint)
             if response.status_code == 200 and forms:
-                return SiteAction(
-                    endpoint=act.endpoint,
-                    url=forms[-1].url,
-                    page=page,
-                    identity=identity,
-                    form_class=act.form_class,
-                    bind=act.bind,
-                    max_body=act.max_body,
-                    rate_limit=rate,
-                    user_fields=user_fields,
-                    required_fields=required,
-                )
+                return page, identity, forms[-1]
     raise AssertionError(
         f"No page shows a form for {act.endpoint} (looked at {pages} as every"
-        " identity): give the action a page= that renders it, or name a page that"
-        " does in PAGES in tests/site/harness.py."
+        " identity): give the action a page= that renders it, name a page that"
+        " does in PAGES, or the state its form needs in SETUP, in"
+        " tests/site/harness.py."
     )
+
+
+def _is_required(field: Field) -> bool:
+    return any(getattr(v, "field_flags", {}).get("required") for v in field.validators)
 
 
 def discover(app: Flask) -> list[SiteAction]:
@@ -259,36 +345,62 @@ def discover(app: Flask) -> list[SiteAction]:
     for act in actions:
         with app.app_context():
             rate = _rate(act)
-        fields = form_fields(act.form_class, app)
-        user_fields = tuple(n for n, f in fields.items() if f.type != "HiddenField")
-        required = tuple(
+        page, identity, form = _find_form(app, act)
+        fields = form_fields(act.form_class, app, form.fields)
+        user_fields = tuple(
             n
-            for n in user_fields
-            if any(
-                getattr(v, "field_flags", {}).get("required")
-                for v in fields[n].validators
-            )
+            for n, f in fields.items()
+            if f.type != "HiddenField" and n not in form.hidden
         )
         found.append(
-            _find_form(app, act, rate=rate, user_fields=user_fields, required=required)
+            SiteAction(
+                endpoint=act.endpoint,
+                url=form.url,
+                page=page,
+                identity=identity,
+                form_class=act.form_class,
+                bind=act.bind,
+                max_body=act.max_body,
+                rate_limit=rate,
+                user_fields=user_fields,
+                required_fields=tuple(
+                    n for n in user_fields if _is_required(fields[n])
+                ),
+                file_fields=tuple(
+                    n
+                    for n in user_fields
+                    if n in form.files or "File" in fields[n].type
+                ),
+            )
         )
     return found
 
 
 def page_form(app: Flask, client: FlaskClient, site_action: SiteAction) -> FoundForm:
-    """The action's form as ``client`` sees it now (the last one, for buttons)."""
+    """The action's form as ``client`` sees it (the last one, for buttons), after
+    creating what the form needs in its session (:data:`SETUP`)."""
+    prepare(client, site_action.endpoint)
     response = client.get(site_action.page)
     forms = forms_in(response.text, site_action.endpoint)
     assert forms, f"{site_action.page} no longer shows a form for {site_action}"
     return forms[-1]
 
 
-def form_fields(form_class: type[t.Any] | None, app: Flask) -> dict[str, Field]:
+def form_fields(
+    form_class: type[t.Any] | None,
+    app: Flask,
+    data: t.Iterable[tuple[str, str]] = (),
+) -> dict[str, Field]:
+    """The form's inputs by their names on the page, filled with ``data``.
+
+    Lists of lines are opened up: with the page's fields as ``data`` their
+    entries exist, named as the page names them (``lines-0-quantity``).
+    """
     if form_class is None:
         return {}
-    with app.test_request_context("/", method="POST"):
+    with app.test_request_context("/", method="POST", data=MultiDict(list(data))):
         form = form_class(meta={"csrf": False})
-        return dict(form._fields)
+        return {str(f.name): f for f in leaf_fields(form)}
 
 
 def _candidates(field: Field) -> list[str]:
@@ -317,7 +429,7 @@ def _field_ok(
     with app.test_request_context("/", method="POST", data=data):
         form = form_class(meta={"csrf": False})
         form.validate()
-        return name not in form.errors
+        return not any(f.errors for f in leaf_fields(form) if f.name == name)
 
 
 def valid_body(
@@ -327,9 +439,11 @@ def valid_body(
     body = dict(form.fields)
     explicit = VALID_FIELDS.get(site_action.endpoint, {})
     body.update(explicit)
-    fields = form_fields(site_action.form_class, app)
+    fields = form_fields(site_action.form_class, app, form.fields)
     for name, field in fields.items():
-        if name in explicit or body.get(name, "").strip():
+        if name in explicit or name in site_action.file_fields:
+            continue
+        if body.get(name, "").strip():
             continue
         for candidate in _candidates(field):
             trial = MultiDict({**body, name: candidate})
@@ -337,6 +451,18 @@ def valid_body(
                 body[name] = candidate
                 break
     return list(body.items())
+
+
+def valid_files(site_action: SiteAction) -> list[Upload]:
+    """The files the action needs to succeed (:data:`VALID_FILES`)."""
+    make = VALID_FILES.get(site_action.endpoint)
+    files = make() if make is not None else []
+    missing = set(site_action.file_fields) - {u.field for u in files}
+    assert not missing, (
+        f"{site_action} has file inputs {sorted(missing)}: add valid files for them"
+        " to VALID_FILES in tests/site/harness.py."
+    )
+    return files
 
 
 def snapshot(app: Flask) -> tuple[dict[str, list[str]], dict[str, str]]:

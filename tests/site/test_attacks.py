@@ -4,6 +4,12 @@ Actions come from the toolkit's registry (see tests/site/harness.py), so a new
 action is attacked as soon as its blueprint registers it. Each attack asserts the
 status, a readable sentence in the answer (htmx and plain), and that no table row
 and no file in the instance folder changed.
+
+The "before" snapshot is taken once the target's page has been fetched and
+everything an attack needs from the site beforehand (another session's token, a
+stranger's form) has been read: fetching a page may legitimately write (the
+/likes page counts a view, a to-do is added so its Delete button exists), and
+only the attacking request itself must write nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from flask_server_actions.binding import BOUND_FIELD
 from flask_server_actions.binding import sign_arguments
 
 from .harness import SiteAction
+from .harness import Upload
 from .harness import discovered_site_actions
 from .harness import dispose
 from .harness import form_fields
@@ -36,6 +43,7 @@ from .harness import seeded_database
 from .harness import sign_in_as
 from .harness import snapshot
 from .harness import valid_body
+from .harness import valid_files
 
 SITE_ACTIONS = discovered_site_actions()
 MODES = ("htmx", "plain")
@@ -69,6 +77,10 @@ class Target:
     action: SiteAction
     mode: str
     body: list[tuple[str, str]]
+    #: The files the valid request uploads (sent with every list body).
+    files: list[Upload] = dataclasses.field(default_factory=list)
+    #: What an attack read from the site before the snapshot (see ``Attack.prepare``).
+    prepared: dict[str, t.Any] = dataclasses.field(default_factory=dict)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -90,14 +102,27 @@ class Target:
         headers: dict[str, str] | None = None,
         method: str = "POST",
         client: FlaskClient | None = None,
+        files: list[Upload] | None = None,
         **kwargs: t.Any,
     ) -> TestResponse:
+        """Post ``data`` (the valid body if None); a list body carries ``files``
+        (the valid files if None), as multipart when there are any.
+
+        Multipart bodies are encoded here, not by the test client: it would
+        spool a large one into a temporary file that it never closes.
+        """
+        if data is None or isinstance(data, list):
+            fields = self.body if data is None else data
+            uploads = self.files if files is None else files
+            if uploads:
+                data = multipart(fields, uploads)
+                kwargs["content_type"] = "multipart/form-data; boundary=attack"
+            else:
+                data = MultiDict(fields)
         return (client or self.client).open(
             self.action.url,
             method=method,
-            data=MultiDict(self.body if data is None else data)
-            if data is None or isinstance(data, list)
-            else data,
+            data=data,
             headers={**self.headers, **(headers or {})},
             **kwargs,
         )
@@ -131,7 +156,14 @@ def make_target(app: Flask, site_action: SiteAction, mode: str) -> Target:
     client = app.test_client()
     sign_in_as(app, client, site_action.identity)
     form = page_form(app, client, site_action)
-    return Target(app, client, site_action, mode, valid_body(app, site_action, form))
+    return Target(
+        app,
+        client,
+        site_action,
+        mode,
+        valid_body(app, site_action, form),
+        valid_files(site_action),
+    )
 
 
 def readable(response: TestResponse, sentence: str) -> None:
@@ -142,12 +174,23 @@ def readable(response: TestResponse, sentence: str) -> None:
     )
 
 
-def multipart(fields: list[tuple[str, str]], boundary: str = "attack") -> bytes:
+def multipart(
+    fields: list[tuple[str, str]],
+    files: t.Sequence[Upload] = (),
+    boundary: str = "attack",
+) -> bytes:
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
         + value.encode()
         + b"\r\n"
         for name, value in fields
+    ]
+    parts += [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{u.field}";'
+        f' filename="{u.filename}"\r\nContent-Type: {u.content_type}\r\n\r\n'.encode()
+        + u.data
+        + b"\r\n"
+        for u in files
     ]
     return b"".join(parts) + f"--{boundary}--\r\n".encode()
 
@@ -176,6 +219,7 @@ def serves_get(app: Flask, url: str) -> bool:
 
 Outcome = tuple[TestResponse, int, str]
 AttackFn = t.Callable[[Target], Outcome]
+PrepareFn = t.Callable[[Target], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +228,9 @@ class Attack:
     run: AttackFn
     applies: t.Callable[[SiteAction], bool] = lambda a: True
     config: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: Reads what the attack needs from the site (into ``target.prepared``)
+    #: before the snapshot: those page views are not the attack.
+    prepare: PrepareFn | None = None
 
 
 ATTACKS: list[Attack] = []
@@ -192,10 +239,11 @@ ATTACKS: list[Attack] = []
 def attack(
     name: str,
     applies: t.Callable[[SiteAction], bool] = lambda a: True,
+    prepare: PrepareFn | None = None,
     **config: t.Any,
 ) -> t.Callable[[AttackFn], AttackFn]:
     def register(fn: AttackFn) -> AttackFn:
-        ATTACKS.append(Attack(name, fn, applies, config))
+        ATTACKS.append(Attack(name, fn, applies, config, prepare))
         return fn
 
     return register
@@ -216,12 +264,16 @@ def _wrong_token(target: Target) -> Outcome:
     return target.post(target.replaced("csrf_token", forged)), 400, CSRF
 
 
-@attack("csrf-token-of-another-session")
-def _other_session(target: Target) -> Outcome:
+def _token_of_another_session(target: Target) -> None:
     other = target.app.test_client()
     sign_in_as(target.app, other, target.action.identity)
     theirs = page_form(target.app, other, target.action).fields
-    token = dict(theirs)["csrf_token"]
+    target.prepared["token"] = dict(theirs)["csrf_token"]
+
+
+@attack("csrf-token-of-another-session", prepare=_token_of_another_session)
+def _other_session(target: Target) -> Outcome:
+    token = target.prepared["token"]
     assert token != target.field("csrf_token")
     return target.post(target.replaced("csrf_token", token)), 400, CSRF
 
@@ -320,21 +372,21 @@ def _oversized(target: Target) -> Outcome:
 @attack("oversized-multipart-body")
 def _oversized_multipart(target: Target) -> Outcome:
     limit = target.action.max_body or 1024 * 1024
-    data = multipart([*target.body, ("padding", "x" * (limit + 1))])
+    data = multipart([*target.body, ("padding", "x" * (limit + 1))], target.files)
     response = target.post(data, content_type="multipart/form-data; boundary=attack")
     return response, 413, TOO_LARGE
 
 
 @attack("multipart-wrong-boundary")
 def _wrong_boundary(target: Target) -> Outcome:
-    data = multipart(target.body, boundary="other")
+    data = multipart(target.body, target.files, boundary="other")
     response = target.post(data, content_type="multipart/form-data; boundary=attack")
     return response, 400, UNREADABLE
 
 
 @attack("multipart-truncated")
 def _truncated(target: Target) -> Outcome:
-    data = multipart(target.body)
+    data = multipart(target.body, target.files)
     response = target.post(
         data[: len(data) - 20], content_type="multipart/form-data; boundary=attack"
     )
@@ -343,12 +395,14 @@ def _truncated(target: Target) -> Outcome:
 
 @attack("multipart-without-boundary")
 def _no_boundary(target: Target) -> Outcome:
-    response = target.post(multipart(target.body), content_type="multipart/form-data")
+    response = target.post(
+        multipart(target.body, target.files), content_type="multipart/form-data"
+    )
     return response, 400, UNREADABLE
 
 
 def _text_field(target: Target) -> str:
-    names = target.action.user_fields
+    names = target.action.text_fields
     return names[0] if names else "_sa_form"
 
 
@@ -374,7 +428,7 @@ def _invalid_raw(target: Target) -> Outcome:
 @attack("invalid-utf8-multipart")
 def _invalid_multipart(target: Target) -> Outcome:
     name = _text_field(target)
-    data = multipart(target.body).replace(
+    data = multipart(target.body, target.files).replace(
         f'name="{name}"\r\n\r\n'.encode(),
         f'name="{name}"\r\n\r\n\xed\xa0\x80'.encode("latin-1"),
     )
@@ -384,19 +438,21 @@ def _invalid_multipart(target: Target) -> Outcome:
 
 @attack("missing-fields", applies=lambda a: bool(a.required_fields))
 def _missing(target: Target) -> Outcome:
-    response = target.post(target.without(*target.action.user_fields))
-    fields = form_fields(target.action.form_class, target.app)
-    for field in fields.values():
-        for validator in field.validators:
-            if (
-                getattr(validator, "field_flags", {}).get("required")
-                and validator.message
-            ):
-                readable(response, str(validator.message))
+    user_fields = target.action.user_fields
+    response = target.post(
+        target.without(*user_fields),
+        files=[u for u in target.files if u.field not in user_fields],
+    )
+    fields = form_fields(target.action.form_class, target.app, target.body)
+    for name in target.action.required_fields:
+        for validator in fields[name].validators:
+            message = getattr(validator, "message", None)
+            if getattr(validator, "field_flags", {}).get("required") and message:
+                readable(response, str(message))
     return response, 422, INVALID
 
 
-@attack("repeated-field", applies=lambda a: bool(a.user_fields))
+@attack("repeated-field", applies=lambda a: bool(a.text_fields))
 def _repeated_field(target: Target) -> Outcome:
     name = _text_field(target)
     body = [*target.body, (name, "a second value")]
@@ -405,38 +461,67 @@ def _repeated_field(target: Target) -> Outcome:
     return response, 422, INVALID
 
 
-@attack("repeated-field-first-empty", applies=lambda a: bool(a.user_fields))
+@attack("repeated-field-first-empty", applies=lambda a: bool(a.text_fields))
 def _repeated_field_empty(target: Target) -> Outcome:
     name = _text_field(target)
     body = [(name, "")] + target.body
     return target.post(body), 422, INVALID
 
 
-@attack("signed-out", applies=lambda a: a.identity != "anonymous")
-def _signed_out(target: Target) -> Outcome:
-    # A real token, minted in an anonymous session, with an otherwise valid body.
+@attack("repeated-file", applies=lambda a: bool(a.file_fields))
+def _repeated_file(target: Target) -> Outcome:
+    # Two valid files in one single-file input: which one was meant is unknown.
+    response = target.post(files=[*target.files, *target.files])
+    readable(response, REPEATED_FIELD)
+    return response, 422, INVALID
+
+
+def _stranger(target: Target) -> None:
+    """A real token, minted in an anonymous session."""
     stranger = target.app.test_client()
     token = re.search(
         r'name="csrf_token" value="([^"]+)"', stranger.get("/sign-in").text
     )
     assert token
-    body = target.replaced("csrf_token", token.group(1))
-    response = target.post(body, client=stranger)
+    target.prepared.update(client=stranger, token=token.group(1))
+
+
+@attack("signed-out", applies=lambda a: a.identity != "anonymous", prepare=_stranger)
+def _signed_out(target: Target) -> Outcome:
+    # The stranger's own token, with an otherwise valid body.
+    body = target.replaced("csrf_token", target.prepared["token"])
+    response = target.post(body, client=target.prepared["client"])
     if target.mode == "plain":
         assert response.status_code == 303
         assert "/sign-in" in response.headers["Location"]
         return response, 303, ""
+    if dict(target.body).get("_sa_kind") == "button":
+        # A button has no input to keep: htmx goes to the sign-in page, which
+        # shows the flashed reason.
+        assert "/sign-in" in response.headers.get("HX-Redirect", "")
+        with target.prepared["client"].session_transaction() as session:
+            flashed = [message for _, message in session.get("_flashes", [])]
+        assert SIGN_IN in flashed, flashed
+        return response, 200, ""
     return response, 401, SIGN_IN
 
 
-@attack("member-on-admin-action", applies=lambda a: a.identity == "admin")
-def _member(target: Target) -> Outcome:
+def _member_client(target: Target) -> None:
     member = target.app.test_client()
     sign_in_as(target.app, member, "member")
     token = re.search(r'name="csrf_token" value="([^"]+)"', member.get("/").text)
     assert token
-    body = target.replaced("csrf_token", token.group(1))
-    return target.post(body, client=member), 403, FORBIDDEN
+    target.prepared.update(client=member, token=token.group(1))
+
+
+@attack(
+    "member-on-admin-action",
+    applies=lambda a: a.identity == "admin",
+    prepare=_member_client,
+)
+def _member(target: Target) -> Outcome:
+    body = target.replaced("csrf_token", target.prepared["token"])
+    return target.post(body, client=target.prepared["client"]), 403, FORBIDDEN
 
 
 CASES = [
@@ -460,6 +545,8 @@ def test_attack_is_refused_and_writes_nothing(
     for key, value in attack_.config.items():
         monkeypatch.setitem(app.config, key, value)
     target = make_target(app, site_action, mode)
+    if attack_.prepare is not None:
+        attack_.prepare(target)
     before = snapshot(app)
     response, status, sentence = attack_.run(target)
     assert response.status_code == status, (
