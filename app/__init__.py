@@ -10,7 +10,10 @@ from flask import Flask
 
 from flask_server_actions import ServerActions
 from flask_server_actions.sqlalchemy import session_transaction
+from flask_server_actions.sqlalchemy import unavailable_errors
 
+from . import deploy
+from . import settings
 from .models import db
 from .models import seed_database
 
@@ -27,17 +30,20 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-not-secret"),
+        settings.from_environment(os.environ, app.instance_path),
         SITE_CONTACT_RATE_LIMIT="10/minute",
-        SQLALCHEMY_DATABASE_URI=os.environ.get(
-            "DATABASE_URL", f"sqlite:///{Path(app.instance_path) / 'site.db'}"
-        ),
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
+    settings.configure_logging(app.config["LOG_LEVEL"])
 
     db.init_app(app)
-    ServerActions(app, transaction=session_transaction(db.session))
+    ServerActions(
+        app,
+        transaction=session_transaction(db.session),
+        unavailable_errors=unavailable_errors(),
+    )
+    deploy.setup(app)
 
     from . import admin
     from . import auth
@@ -56,7 +62,9 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(users.bp)
     app.register_blueprint(username.bp)
 
-    with app.app_context():
-        db.create_all()
-        seed_database()
+    if app.config["SITE_CREATE_SCHEMA"]:
+        # Zero-setup SQLite; PostgreSQL and production use `flask db upgrade`.
+        with app.app_context():
+            db.create_all()
+            seed_database()
     return app

@@ -9,6 +9,7 @@ from .cache import current_cache as current_cache
 from .datacache import cached as cached
 from .errors import ActionError as ActionError
 from .errors import CrossOriginRequest as CrossOriginRequest
+from .errors import ServiceUnavailable as ServiceUnavailable
 from .errors import UnknownAction as UnknownAction
 from .extension import ServerActions as ServerActions
 from .htmx import HtmxDetails as HtmxDetails
@@ -20,6 +21,8 @@ from .policies import allow as allow
 from .revalidation import refresh as refresh
 from .revalidation import revalidate_path as revalidate_path
 from .revalidation import revalidate_tag as revalidate_tag
+from .security import DEFAULT_CSP as DEFAULT_CSP
+from .security import security_headers as security_headers
 from .state import ActionState as ActionState
 from .state import redirect_to as redirect_to
 from .urls import local_path as local_path
@@ -30,9 +33,11 @@ __all__ = [
     "ActionError",
     "ActionState",
     "CrossOriginRequest",
+    "DEFAULT_CSP",
     "HtmxDetails",
     "Policy",
     "ServerActions",
+    "ServiceUnavailable",
     "UnknownAction",
     "action",
     "allow",
@@ -46,6 +51,7 @@ __all__ = [
     "refresh",
     "revalidate_path",
     "revalidate_tag",
+    "security_headers",
     "render_page",
     "response_mode",
 ]

@@ -31,6 +31,7 @@ from .binding import BOUND_FIELD
 from .binding import verify_arguments
 from .errors import ActionError
 from .errors import CrossOriginRequest
+from .errors import ServiceUnavailable
 from .errors import UnknownAction
 from .errors import describe
 from .forms import FORM_FIELD
@@ -328,6 +329,23 @@ def _masked_failure(act: Action, exc: BaseException) -> ActionState:
     return ActionState.failure(message, status=500, data={"error_id": error_id})
 
 
+def unavailable_errors() -> tuple[type[Exception], ...]:
+    """The exception classes that mean "a backend is down or busy" (503)."""
+    ext = current_app.extensions.get("server_actions")
+    return tuple(getattr(ext, "unavailable_errors", ()))
+
+
+def retry_after_seconds() -> int:
+    """How long a 503 asks the client to wait (``SERVER_ACTIONS_RETRY_AFTER``)."""
+    return int(current_app.config.get("SERVER_ACTIONS_RETRY_AFTER", 5))
+
+
+def _unavailable_state(exc: ServiceUnavailable) -> ActionState:
+    return ActionState.failure(
+        describe(exc), status=503, data={"retry_after": exc.seconds}
+    )
+
+
 def _authorize(act: Action, form: FlaskForm | None, *, after_validation: bool) -> None:
     policy = act.policy
     if policy.is_public:
@@ -394,6 +412,9 @@ def execute(
         _show_errors_on_fields(form, exc.errors)
     except HTTPException:
         raise
+    except unavailable_errors() as exc:
+        logger.warning("Action %s: a backend is unavailable: %s", act.endpoint, exc)
+        state = _unavailable_state(ServiceUnavailable(retry_after_seconds()))
     except Exception as exc:  # noqa: BLE001 - masked for the user, logged in full
         state = _masked_failure(act, exc)
     if not state.ok:
@@ -488,6 +509,8 @@ def respond(
             return _finish(login)
 
     g._server_actions_submission = Submission(act.endpoint, form_id, form, state)
+    if state.status == 503:
+        return _finish(_respond_unavailable(act, state, form_id, mode))
     if mode == "htmx":
         form_html, oob_html = _render_for_htmx(act, form_block_name(form_id), keep_dom)
         if form_html is not None:
@@ -500,6 +523,80 @@ def respond(
         hx.reswap(response, "outerHTML")
         return _finish(response)
     return _finish(_render_whole_page(act, state))
+
+
+def _respond_unavailable(
+    act: Action, state: ActionState, form_id: str, mode: ResponseMode
+) -> Response:
+    """A 503 that keeps the input: the page may need the very backend that is down.
+
+    htmx callers keep their form exactly as typed; only its status area changes.
+    A plain browser gets the page again if it renders, else a small page with
+    the submitted values in a form that posts them again.
+    """
+    if mode == "htmx":
+        response = make_response(str(status_area(form_id, state)), 503)
+        hx.retarget(response, f"#{form_id}-status")
+        hx.reswap(response, "outerHTML")
+    else:
+        try:
+            response = _render_whole_page(act, state)
+        except unavailable_errors():
+            response = make_response(_resubmit_page(state), 503)
+        response.status_code = 503
+    response.headers["Retry-After"] = str(
+        state.data.get("retry_after", retry_after_seconds())
+    )
+    return response
+
+
+def _resubmit_page(state: ActionState) -> str:
+    """A page with the message and the user's input, ready to be sent again."""
+    fields: list[str] = []
+    for name, value in request.form.items(multi=True):
+        if name.startswith("_") or name == "csrf_token":
+            # The toolkit's own fields and the token go back as they came.
+            fields.append(
+                f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+            )
+        elif name in state.values:
+            field_id = f"sa-resubmit-{len(fields)}"
+            control = (
+                f'<textarea id="{field_id}" name="{escape(name)}" rows="5">{escape(value)}</textarea>'
+                if "\n" in value or len(value) > 80
+                else f'<input id="{field_id}" name="{escape(name)}" value="{escape(value)}">'
+            )
+            fields.append(
+                f'<p><label for="{field_id}">{escape(name)}</label> {control}</p>'
+            )
+    return (
+        '<!doctype html><html lang="en"><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Not saved yet</title><main><h1>Not saved yet</h1>"
+        f'<p role="alert">{escape(state.message or "")}</p>'
+        f'<form method="post" action="{escape(request.path)}">{"".join(fields)}'
+        '<button type="submit">Try again</button></form></main></html>'
+    )
+
+
+def respond_unavailable(exc: Exception) -> BaseResponse:
+    """Error handler for :attr:`ServerActions.unavailable_errors`: a 503, never a 500.
+
+    An action answers in its form (input kept); any other request gets the
+    app's 503 page (``@app.errorhandler(503)``) with ``Retry-After``.
+    """
+    logger.warning("A backend is unavailable: %s", exc)
+    unavailable = ServiceUnavailable(retry_after_seconds())
+    if request_action() is not None:
+        result = respond_to_http_error(unavailable)
+        if isinstance(result, Response):
+            return result
+    response = current_app.handle_http_exception(unavailable)
+    if isinstance(response, HTTPException):
+        return unavailable.get_response()
+    response = current_app.make_response(response)
+    response.headers["Retry-After"] = str(unavailable.seconds)
+    return response
 
 
 def _render_for_htmx(
@@ -524,12 +621,7 @@ def _render_whole_page(act: Action, state: ActionState) -> Response:
     path = _page_path_for(act)
     rv = call_page(path) if path is not None else None
     if rv is None:
-        body = (
-            "<!doctype html><title>Not saved</title>"
-            f"<main><h1>Not saved</h1><p>{escape(state.message or '')}</p>"
-            '<p><a href="javascript:history.back()">Go back</a></p></main>'
-        )
-        return make_response(body, state.status)
+        return make_response(_resubmit_page(state), state.status)
     response = make_response(rv)
     if response.status_code == 200:
         response.status_code = state.status
