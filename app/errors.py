@@ -22,7 +22,9 @@ def register(app: Flask) -> None:
         # Logged by Flask already; the page must not need the database.
         title = "Something went wrong"
         text = "Something went wrong on our side. Please try again in a moment."
-        return render_template("unavailable.html", code=500, title=title, text=text), 500
+        return render_template(
+            "unavailable.html", code=500, title=title, text=text
+        ), 500
 
     @app.errorhandler(503)
     def unavailable(exc: HTTPException) -> tuple[str, int, dict[str, str]]:

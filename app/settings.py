@@ -42,7 +42,9 @@ def _int(environ: t.Mapping[str, str], name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.") from None
+        raise ConfigurationError(
+            f"{name} must be a whole number, not {raw!r}."
+        ) from None
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative, not {value}.")
     return value
@@ -94,7 +96,9 @@ def from_environment(
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         # Zero-setup SQLite creates its tables itself; elsewhere `flask db upgrade`.
-        "SITE_CREATE_SCHEMA": _flag(environ, "CREATE_SCHEMA", sqlite and not production),
+        "SITE_CREATE_SCHEMA": _flag(
+            environ, "CREATE_SCHEMA", sqlite and not production
+        ),
         "SERVER_ACTIONS_CACHE": cache,
         "SERVER_ACTIONS_REDIS_URL": redis_url,
         "SERVER_ACTIONS_CACHE_PREFIX": environ.get("CACHE_PREFIX", "sa:"),
@@ -129,4 +133,3 @@ def configure_logging(level_name: str) -> None:
     if not root.handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root.setLevel(level)
-
