@@ -24,7 +24,8 @@ preload_app = False
 # A worker is replaced after this many requests (plus jitter), which bounds any slow leak.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
 max_requests_jitter = max_requests // 10
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# "-" is stdout; an empty value turns the access log off (e.g. under load tests).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
@@ -43,3 +44,9 @@ if workers > 1 and _cache == "memory":
     )
 if workers > 1 and not _cache:
     os.environ["CACHE_BACKEND"] = "filesystem"
+
+# gunicorn's control socket is one fixed path per user: several servers on one
+# machine (or one container with two sites) would fight over it.
+control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "") == ""
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]

@@ -102,6 +102,7 @@ def from_environment(
         "SERVER_ACTIONS_CACHE": cache,
         "SERVER_ACTIONS_REDIS_URL": redis_url,
         "SERVER_ACTIONS_CACHE_PREFIX": environ.get("CACHE_PREFIX", "sa:"),
+        "RATELIMIT_KEY_PREFIX": environ.get("CACHE_PREFIX", "sa:") + "limits",
         "SERVER_ACTIONS_RATELIMIT_FAIL": environ.get("RATELIMIT_FAIL", "open"),
         "SERVER_ACTIONS_RETRY_AFTER": _int(environ, "RETRY_AFTER", 5),
         "SERVER_ACTIONS_TRUSTED_PROXIES": _int(environ, "TRUSTED_PROXIES", 0),

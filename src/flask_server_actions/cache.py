@@ -225,16 +225,17 @@ def create_cache(app: Flask) -> ActionCache:
             )
         backend = RedisCache(
             # Short timeouts: a Redis that has gone away must not hang requests.
-            host=redis.Redis.from_url(
-                url, socket_connect_timeout=1, socket_timeout=1
-            ),
+            host=redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1),
             key_prefix=config["SERVER_ACTIONS_CACHE_PREFIX"],
             default_timeout=timeout,
         )
         return ActionCache(
             backend,
             atomic_inc=True,
-            outage_errors=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError),
+            outage_errors=(
+                redis.exceptions.ConnectionError,
+                redis.exceptions.TimeoutError,
+            ),
         )
     raise ValueError(
         f"SERVER_ACTIONS_CACHE must be 'memory', 'filesystem' or 'redis', not {kind!r}."

@@ -73,7 +73,8 @@ def security_headers(
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         if hsts and request.is_secure:
             headers.setdefault(
-                "Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}; includeSubDomains"
+                "Strict-Transport-Security",
+                f"max-age={HSTS_MAX_AGE}; includeSubDomains",
             )
         return response
 
