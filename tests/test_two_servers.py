@@ -11,6 +11,7 @@ import uuid
 import psycopg
 import pytest
 
+from tests.services import postgres_database
 from tests.site_servers import Browser
 from tests.site_servers import csrf_token
 from tests.site_servers import flask_cli
@@ -18,7 +19,6 @@ from tests.site_servers import hidden_fields
 from tests.site_servers import site_env
 from tests.site_servers import start_site
 from tests.site_servers import stop
-from tests.services import postgres_database
 from tests.test_cache import REDIS_URL
 from tests.test_cache import redis_or_skip
 
