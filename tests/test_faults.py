@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from tests.services import _unavailable
 from tests.site_servers import Browser
 from tests.site_servers import flask_cli
 from tests.site_servers import free_port
@@ -22,7 +23,6 @@ from tests.site_servers import site_env
 from tests.site_servers import start_site
 from tests.site_servers import stop
 from tests.site_servers import wait_for_port
-from tests.services import _unavailable
 
 
 class OwnRedis:
