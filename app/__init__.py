@@ -32,6 +32,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.config.from_mapping(
         settings.from_environment(os.environ, app.instance_path),
         SITE_CONTACT_RATE_LIMIT=os.environ.get("CONTACT_RATE_LIMIT", "10/minute"),
+        SERVER_ACTIONS_RESUBMIT_TEMPLATE="resubmit.html",
     )
     if test_config is not None:
         app.config.from_mapping(test_config)

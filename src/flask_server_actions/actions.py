@@ -17,6 +17,7 @@ from flask import g
 from flask import jsonify
 from flask import make_response
 from flask import redirect
+from flask import render_template
 from flask import request
 from flask import url_for
 from flask_limiter import RateLimitExceeded
@@ -551,30 +552,48 @@ def _respond_unavailable(
 
 
 def _resubmit_page(state: ActionState) -> str:
-    """A page with the message and the user's input, ready to be sent again."""
-    fields: list[str] = []
+    """A page with the message and the user's input, ready to be sent again.
+
+    ``SERVER_ACTIONS_RESUBMIT_TEMPLATE`` names the app's own template for it; it
+    gets ``title``, ``message``, ``action`` (the URL to post to) and ``fields``
+    (``name``, ``value``, ``hidden``) and must not need the database.
+    """
+    fields: list[dict[str, t.Any]] = []
     for name, value in request.form.items(multi=True):
-        if name.startswith("_") or name == "csrf_token":
-            # The toolkit's own fields and the token go back as they came.
-            fields.append(
-                f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
-            )
-        elif name in state.values:
-            field_id = f"sa-resubmit-{len(fields)}"
-            control = (
-                f'<textarea id="{field_id}" name="{escape(name)}" rows="5">{escape(value)}</textarea>'
-                if "\n" in value or len(value) > 80
-                else f'<input id="{field_id}" name="{escape(name)}" value="{escape(value)}">'
-            )
-            fields.append(
-                f'<p><label for="{field_id}">{escape(name)}</label> {control}</p>'
-            )
+        # The toolkit's fields and the token go back as they came; the user's
+        # own fields only if the state kept them (never passwords or files).
+        hidden = name.startswith("_") or name == "csrf_token"
+        if hidden or name in state.values:
+            fields.append({"name": name, "value": value, "hidden": hidden})
+    context = {
+        "title": "Not saved yet",
+        "message": state.message or "",
+        "action": request.path,
+        "fields": fields,
+    }
+    template = current_app.config.get("SERVER_ACTIONS_RESUBMIT_TEMPLATE")
+    if template:
+        return render_template(template, **context)
+    css = url_for("server_actions.static", filename="server-actions.css")
+    controls = []
+    for n, f in enumerate(fields):
+        name, value = escape(f["name"]), escape(f["value"])
+        if f["hidden"]:
+            controls.append(f'<input type="hidden" name="{name}" value="{value}">')
+            continue
+        control = (
+            f'<textarea id="sa-resubmit-{n}" name="{name}" rows="5">{value}</textarea>'
+            if "\n" in f["value"] or len(f["value"]) > 80
+            else f'<input id="sa-resubmit-{n}" name="{name}" value="{value}">'
+        )
+        controls.append(f'<p><label for="sa-resubmit-{n}">{name}</label> {control}</p>')
     return (
         '<!doctype html><html lang="en"><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Not saved yet</title><main><h1>Not saved yet</h1>"
+        f'<link rel="stylesheet" href="{css}"><title>Not saved yet</title>'
+        "<main><h1>Not saved yet</h1>"
         f'<p role="alert">{escape(state.message or "")}</p>'
-        f'<form method="post" action="{escape(request.path)}">{"".join(fields)}'
+        f'<form method="post" action="{escape(request.path)}">{"".join(controls)}'
         '<button type="submit">Try again</button></form></main></html>'
     )
 

@@ -76,6 +76,9 @@ class ServerActions:
         app.config.setdefault("SERVER_ACTIONS_RATELIMIT_FAIL", "open")
         # Seconds a 503 (backend down or locked) asks the client to wait.
         app.config.setdefault("SERVER_ACTIONS_RETRY_AFTER", 5)
+        # The page that offers a failed submission again when the form's own
+        # page cannot render (its database is down); None for a built-in one.
+        app.config.setdefault("SERVER_ACTIONS_RESUBMIT_TEMPLATE", None)
         # How many proxies in front of the app append to X-Forwarded-For.
         app.config.setdefault("SERVER_ACTIONS_TRUSTED_PROXIES", 0)
         # Next.js caps server action bodies at 1 MB by default; so do we.
