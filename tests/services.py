@@ -18,7 +18,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
-def _unavailable(what: str) -> None:
+def unavailable_service(what: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} on CI.")
     pytest.skip(what)
@@ -33,7 +33,9 @@ def postgres_database() -> Iterator[str]:
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        _unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc})")
+        unavailable_service(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc})"
+        )
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]

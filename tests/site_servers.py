@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from dataclasses import field
+from html import unescape as html_unescape
 from pathlib import Path
 
 import pytest
@@ -151,9 +152,15 @@ def csrf_token(html: str) -> str:
 
 
 def hidden_fields(html: str, form_action: str) -> dict[str, str]:
-    """The hidden inputs of the form that posts to ``form_action``."""
+    """The hidden inputs of the form that posts to ``form_action``, in any attribute order."""
     start = html.index(f'action="{form_action}"')
     form = html[start : html.index("</form>", start)]
-    return dict(
-        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
-    )
+    fields: dict[str, str] = {}
+    for tag in re.findall(r"<input\b[^>]*>", form):
+        if 'type="hidden"' not in tag:
+            continue
+        name = re.search(r'\bname="([^"]*)"', tag)
+        value = re.search(r'\bvalue="([^"]*)"', tag)
+        if name:
+            fields[name.group(1)] = html_unescape(value.group(1)) if value else ""
+    return fields

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from tests.services import _unavailable
+from tests.services import unavailable_service
 from tests.site_servers import Browser
 from tests.site_servers import flask_cli
 from tests.site_servers import free_port
@@ -31,7 +31,7 @@ class OwnRedis:
     def __init__(self, directory: str) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            _unavailable("redis-server is not installed")
+            unavailable_service("redis-server is not installed")
         self.binary = str(binary)
         self.directory = directory
         self.port = free_port()

@@ -16,6 +16,7 @@ from flask_server_actions import ServerActions
 from flask_server_actions import action
 from flask_server_actions import allow
 from flask_server_actions import render_page
+from flask_server_actions import revalidate_tag
 
 from .site_servers import free_port
 
@@ -140,3 +141,34 @@ def test_an_unavailable_error_in_an_action_is_a_503_with_the_input_kept(app):
     page = client.get("/notes")
     assert page.status_code == 503
     assert page.headers["Retry-After"] == "5"
+
+
+def test_a_saved_action_whose_page_then_fails_does_not_claim_nothing_was_saved(app):
+    class Locked(Exception):
+        pass
+
+    app.config.update(WTF_CSRF_ENABLED=False)
+    bp = Blueprint("notes", __name__)
+    saved = []
+
+    @bp.get("/notes")
+    def index():
+        raise Locked("the page needs the database")
+
+    @action(bp, page=index, allow=allow.public)
+    def save():
+        saved.append(1)
+        revalidate_tag("notes")
+
+    ServerActions(app, unavailable_errors=(Locked,))
+    app.register_blueprint(bp)
+    client = app.test_client()
+    htmx = client.post(
+        "/actions/save", data={"_sa_page": "/notes"}, headers={"HX-Request": "true"}
+    )
+    assert htmx.status_code == 200
+    assert "Saved. The page could not be refreshed" in htmx.text
+    assert "nothing was saved" not in htmx.text
+    plain = client.post("/actions/save", data={"_sa_page": "/notes"})
+    assert plain.status_code == 303
+    assert saved == [1, 1]

@@ -404,6 +404,8 @@ def execute(
                     raise _RollBack(state)
         except _RollBack as rolled_back:
             state = rolled_back.state
+        # From here on a failure must not claim that nothing was saved.
+        g._server_actions_committed = state.ok
         if state.ok and not act.reset:
             state = dataclasses.replace(state, reset=False)
     except ActionError as exc:
@@ -598,6 +600,23 @@ def _resubmit_page(state: ActionState) -> str:
     )
 
 
+def _saved_but_not_shown(act: Action, seconds: int) -> Response:
+    message = (
+        "Saved. The page could not be refreshed just now;"
+        f" reload it in {seconds} seconds to see the change."
+    )
+    if response_mode() == "htmx":
+        form_id = _submitted_form_id(act)
+        response = make_response(
+            str(status_area(form_id, ActionState.success(message))), 200
+        )
+        hx.retarget(response, f"#{form_id}-status")
+        hx.reswap(response, "outerHTML")
+        return _finish(response)
+    flash(message, "success")
+    return _finish(redirect(_page_path_for(act) or "/", 303))
+
+
 def respond_unavailable(exc: Exception) -> BaseResponse:
     """Error handler for :attr:`ServerActions.unavailable_errors`: a 503, never a 500.
 
@@ -606,7 +625,11 @@ def respond_unavailable(exc: Exception) -> BaseResponse:
     """
     logger.warning("A backend is unavailable: %s", exc)
     unavailable = ServiceUnavailable(retry_after_seconds())
-    if request_action() is not None:
+    act = request_action()
+    if act is not None and g.get("_server_actions_committed"):
+        # The action's work was saved; only the page around it failed to render.
+        return _saved_but_not_shown(act, unavailable.seconds)
+    if act is not None:
         result = respond_to_http_error(unavailable)
         if isinstance(result, Response):
             return result
