@@ -9,13 +9,13 @@ from pathlib import Path
 from flask import Flask
 
 from flask_server_actions import ServerActions
+from flask_server_actions import taint
 from flask_server_actions.sqlalchemy import session_transaction
 from flask_server_actions.sqlalchemy import unavailable_errors
 
 from . import deploy
 from . import settings
 from .models import db
-from .models import seed_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +33,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
         settings.from_environment(os.environ, app.instance_path),
         SITE_CONTACT_RATE_LIMIT=os.environ.get("CONTACT_RATE_LIMIT", "10/minute"),
         SERVER_ACTIONS_RESUBMIT_TEMPLATE="resubmit.html",
+        # /reports computes a month this often (seconds), so the stream is visible.
+        SITE_REPORT_SECTION_DELAY=0.25,
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
@@ -45,12 +47,23 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
         unavailable_errors=unavailable_errors(),
     )
     deploy.setup(app)
+    # Whatever signs the sessions must never reach a page (too short a key
+    # would match ordinary text; a real one is long).
+    if len(str(app.config["SECRET_KEY"])) >= 8:
+        taint(str(app.config["SECRET_KEY"]), "The app's SECRET_KEY", app=app)
 
     from . import admin
     from . import auth
+    from . import cart
     from . import contact
     from . import errors
     from . import home
+    from . import likes
+    from . import posts
+    from . import products
+    from . import profile
+    from . import reports
+    from . import todos
     from . import username
     from . import users
 
@@ -62,10 +75,18 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(contact.bp)
     app.register_blueprint(users.bp)
     app.register_blueprint(username.bp)
+    app.register_blueprint(todos.bp)
+    app.register_blueprint(likes.bp)
+    app.register_blueprint(products.bp)
+    app.register_blueprint(cart.bp)
+    app.register_blueprint(profile.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(posts.bp)
 
     if app.config["SITE_CREATE_SCHEMA"]:
-        # Zero-setup SQLite; PostgreSQL and production use `flask db upgrade`.
+        # Zero-setup SQLite; PostgreSQL and production use `flask db upgrade`
+        # and `flask seed`.
         with app.app_context():
             db.create_all()
-            seed_database()
+            deploy.seed_all()
     return app

@@ -55,7 +55,9 @@ def sign_in_page() -> str:
 def sign_in(form: SignInForm) -> ActionState:
     user = db.session.scalar(db.select(User).where(User.email == form.email.data))
     hashed = (
-        user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+        user.password_hash.reveal()
+        if user is not None and user.password_hash is not None
+        else _DUMMY_HASH
     )
     password_ok = check_password_hash(hashed, form.password.data)
     if user is None or user.password_hash is None or not password_ok:

@@ -8,6 +8,7 @@ from flask import current_app
 from flask_server_actions import ActionState
 from flask_server_actions import action
 from flask_server_actions import allow
+from flask_server_actions import error_template
 from flask_server_actions import render_page
 
 from .forms import ContactForm
@@ -15,6 +16,8 @@ from .models import ContactMessage
 from .models import db
 
 bp = Blueprint("contact", __name__)
+# The seeds' error.tsx: this page's own words when sending fails unexpectedly.
+error_template(bp, "contact/error.html")
 
 
 @bp.get("/contact")

@@ -13,6 +13,8 @@ from flask_server_actions import security_headers
 
 from .models import db
 from .models import seed_database
+from .models import seed_posts
+from .models import seed_sales
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -30,6 +32,13 @@ def setup(app: Flask) -> None:
 
     @app.cli.command("seed")
     def seed() -> None:
-        """Add the example accounts to an empty database (after `flask db upgrade`)."""
-        seed_database()
-        click.echo("The database has its example accounts.")
+        """Add the example data to an empty database (after `flask db upgrade`)."""
+        seed_all()
+        click.echo("The database has its example data.")
+
+
+def seed_all() -> None:
+    """The example accounts, sales and posts; each part only into an empty table."""
+    seed_database()
+    seed_sales()
+    seed_posts()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask import Response
+from flask import make_response
 from flask import render_template
 from werkzeug.exceptions import HTTPException
 
@@ -40,7 +42,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(403)
     @app.errorhandler(404)
     @app.errorhandler(405)
-    def page_error(exc: HTTPException) -> tuple[str, int]:
+    def page_error(exc: HTTPException) -> Response:
         code = exc.code or 500
         title, text = _TEXT.get(code, (exc.name, exc.description or ""))
-        return render_template("error.html", code=code, title=title, text=text), code
+        page = render_template("error.html", code=code, title=title, text=text)
+        response = make_response(page, code)
+        # A 405 must say which methods the address answers.
+        allow = exc.get_response().headers.get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response

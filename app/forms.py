@@ -8,6 +8,7 @@ from wtforms import SelectChoice
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
+from wtforms.validators import DataRequired
 from wtforms.validators import Email
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
@@ -96,4 +97,23 @@ class ContactForm(FlaskForm):
         "Message",
         description="10 to 2000 characters.",
         validators=[InputRequired("Write a message."), Length(min=10, max=2000)],
+    )
+
+
+class TodoForm(FlaskForm):
+    """The seed's ``addTodo``: one line of text."""
+
+    text = StringField(
+        "New to-do",
+        description="Up to 200 characters.",
+        validators=[
+            # DataRequired, not InputRequired: only spaces is empty too.
+            DataRequired("Write what there is to do."),
+            Length(
+                max=200,
+                message="Keep it to %(max)d characters or fewer"
+                " (this one has %(length)d).",
+            ),
+        ],
+        filters=[strip],
     )

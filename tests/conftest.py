@@ -1,10 +1,24 @@
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from hypothesis import settings
+
+# CI runs the same examples every time, so a failure there reproduces locally with
+# HYPOTHESIS_PROFILE=ci.
+settings.register_profile("ci", derandomize=True, print_blob=True, database=None)
+settings.load_profile(
+    os.environ.get(
+        "HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "default"
+    )
+)
+
+# Also an installed entry point under this name, so pytest loads it once.
+pytest_plugins = ["flask_server_actions.pytest_plugin"]
 
 HERE = Path(__file__).parent
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

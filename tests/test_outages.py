@@ -17,6 +17,7 @@ from flask_server_actions import action
 from flask_server_actions import allow
 from flask_server_actions import render_page
 from flask_server_actions import revalidate_tag
+from flask_server_actions.cache import CacheUnavailable
 
 from .site_servers import free_port
 
@@ -51,7 +52,7 @@ def test_an_unreachable_cache_misses_and_skips_writes(dead_cache, caplog):
 
 
 def test_an_unreachable_cache_refuses_to_record_a_one_time_key(dead_cache):
-    with pytest.raises(redis.exceptions.ConnectionError):
+    with pytest.raises(CacheUnavailable):
         dead_cache.add("submission", 1)
 
 

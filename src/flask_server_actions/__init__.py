@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
 from .actions import Action as Action
 from .actions import action as action
+from .actions import all_actions as all_actions
 from .actions import get_action as get_action
 from .actions import response_mode as response_mode
+from .boundary import error_template as error_template
 from .cache import ActionCache as ActionCache
 from .cache import current_cache as current_cache
 from .datacache import cached as cached
 from .errors import ActionError as ActionError
 from .errors import CrossOriginRequest as CrossOriginRequest
 from .errors import ServiceUnavailable as ServiceUnavailable
+from .errors import TaintedValueError as TaintedValueError
 from .errors import UnknownAction as UnknownAction
 from .extension import ServerActions as ServerActions
 from .htmx import HtmxDetails as HtmxDetails
@@ -25,7 +31,16 @@ from .security import DEFAULT_CSP as DEFAULT_CSP
 from .security import security_headers as security_headers
 from .state import ActionState as ActionState
 from .state import redirect_to as redirect_to
+from .taint import Secret as Secret
+from .taint import secret as secret
+from .taint import taint as taint
 from .urls import local_path as local_path
+
+try:
+    #: The installed version; ``pyproject.toml`` is the one place it is written.
+    __version__ = _version("flask-server-actions")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
 
 __all__ = [
     "Action",
@@ -36,13 +51,17 @@ __all__ = [
     "DEFAULT_CSP",
     "HtmxDetails",
     "Policy",
+    "Secret",
     "ServerActions",
+    "TaintedValueError",
     "ServiceUnavailable",
     "UnknownAction",
     "action",
+    "all_actions",
     "allow",
     "cached",
     "current_cache",
+    "error_template",
     "get_action",
     "htmx",
     "lazy",
@@ -54,4 +73,6 @@ __all__ = [
     "security_headers",
     "render_page",
     "response_mode",
+    "secret",
+    "taint",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import secrets
 import typing as t
 from collections.abc import Mapping
 
@@ -19,6 +18,7 @@ from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -30,6 +30,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import htmx as hx
 from .binding import BOUND_FIELD
 from .binding import verify_arguments
+from .bodycheck import repeated_fields
+from .boundary import masked_failure
+from .cache import CacheUnavailable
 from .errors import ActionError
 from .errors import CrossOriginRequest
 from .errors import ServiceUnavailable
@@ -40,7 +43,9 @@ from .forms import KIND_FIELD
 from .forms import PAGE_FIELD
 from .forms import Submission
 from .forms import default_form_id
+from .forms import field_errors
 from .forms import form_block_name
+from .forms import leaf_fields
 from .forms import remember_state
 from .forms import status_area
 from .forms import submitted_values
@@ -56,7 +61,9 @@ from .policies import current_user
 from .ratelimit import limit_action
 from .revalidation import bumps_after
 from .revalidation import stale
+from .signals import action_answered
 from .state import ActionState
+from .submissions import SubmissionKey
 from .urls import local_path
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -259,7 +266,14 @@ def get_action(endpoint: str) -> Action:
 
 
 def all_actions() -> list[Action]:
-    """Every action registered on the current app, by endpoint."""
+    """Every action registered on the current app, sorted by endpoint.
+
+    Needs an application context. Test suites use it to cover every action
+    of an app at once (each :class:`Action` knows its ``page``, ``form_class``,
+    ``policy``, ``bind``, ``max_body`` and ``rate_limit``).
+
+    .. versionadded:: 0.1
+    """
     found = (
         getattr(v, "server_action", None) for v in current_app.view_functions.values()
     )
@@ -321,19 +335,10 @@ def _bind_form(act: Action) -> FlaskForm | None:
     return act.form_class(meta={"csrf": False})
 
 
-def _masked_failure(act: Action, exc: BaseException) -> ActionState:
-    error_id = secrets.token_hex(4)
-    logger.error("Action %s failed (error id %s)", act.endpoint, error_id, exc_info=exc)
-    message = f"{MESSAGES[500]} Please try again. (Error id {error_id})"
-    if current_app.debug:
-        message = f"{type(exc).__name__}: {exc} (error id {error_id})"
-    return ActionState.failure(message, status=500, data={"error_id": error_id})
-
-
 def unavailable_errors() -> tuple[type[Exception], ...]:
     """The exception classes that mean "a backend is down or busy" (503)."""
     ext = current_app.extensions.get("server_actions")
-    return tuple(getattr(ext, "unavailable_errors", ()))
+    return (CacheUnavailable, *getattr(ext, "unavailable_errors", ()))
 
 
 def retry_after_seconds() -> int:
@@ -383,10 +388,16 @@ def execute(
                 )
             view_args = {**view_args, **bound}
         form = _bind_form(act)
-        if form is not None and not form.validate():
-            errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
+        repeated = repeated_fields(form) if form is not None else {}
+        if repeated:
+            _show_errors_on_fields(form, repeated)
             state = ActionState(
-                ok=False, message=MESSAGES[422], errors=errors, status=422
+                ok=False, message=MESSAGES[422], errors=repeated, status=422
+            )
+            return state.with_values(submitted_values(form)), form
+        if form is not None and not form.validate():
+            state = ActionState(
+                ok=False, message=MESSAGES[422], errors=field_errors(form), status=422
             )
             return state.with_values(submitted_values(form)), form
         _authorize(act, form, after_validation=True)
@@ -419,7 +430,7 @@ def execute(
         logger.warning("Action %s: a backend is unavailable: %s", act.endpoint, exc)
         state = _unavailable_state(ServiceUnavailable(retry_after_seconds()))
     except Exception as exc:  # noqa: BLE001 - masked for the user, logged in full
-        state = _masked_failure(act, exc)
+        state = masked_failure(act, exc)
     if not state.ok:
         state = state.with_values(submitted_values(form))
     return state, form
@@ -431,16 +442,45 @@ def _show_errors_on_fields(
     """Put an action's own field errors beside the fields, like validation errors."""
     if form is None:
         return
+    # Nested inputs (``lines-2-quantity``) are found by their full name.
+    by_name = {str(f.name): f for f in leaf_fields(form)}
     for name, messages in errors.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, *messages]
+        if name in by_name:
+            found = by_name[name]
+            found.errors = [*found.errors, *messages]
 
 
 def handle_request(act: Action, view_args: Mapping[str, t.Any]) -> Response:
     """The HTTP side of an action: check, run, answer in the caller's mode."""
     g._server_actions_page_path = _submitted_page_path()
-    check_origin()
-    state, form = execute(act, view_args)
+    try:
+        check_origin()
+        key = SubmissionKey.from_request(act.endpoint)
+        if key is None:
+            state, form = execute(act, view_args)
+            return respond(act, state, form)
+        (state, form), replayed = key.run_once(
+            lambda: execute(act, view_args), lambda first: (first, _bind_form(act))
+        )
+    except HTTPException as exc:
+        # Answered here, in the form: an app's own handler for the status (a
+        # site-wide 403 page) would otherwise take precedence over the toolkit's.
+        return t.cast(Response, respond_to_http_error(exc))
+    response = respond(act, state, form)
+    if replayed:
+        response.headers["X-Submission-Replayed"] = "1"
+    return response
+
+
+def restore_form(act: Action) -> Response:
+    """Answer with ``act``'s form filled in with the posted values, running nothing.
+
+    What "Try again" after an unexpected error posts: the form comes back as
+    the user left it, ready to be sent again.
+    """
+    g._server_actions_page_path = _submitted_page_path()
+    form = _bind_form(act)
+    state = ActionState(ok=False, status=200).with_values(submitted_values(form))
     return respond(act, state, form)
 
 
@@ -483,6 +523,11 @@ def respond(
         large or malformed), so htmx callers keep their form as it is and only
         its status area is replaced.
     """
+    action_answered.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        action=act,
+        state=state,
+    )
     mode = response_mode()
     form_id = _submitted_form_id(act)
     if mode == "json":
@@ -506,9 +551,19 @@ def respond(
             remember_state(form_id, state)
         return _finish(redirect(_page_path_for(act) or "/", 303))
 
-    if mode == "plain" and state.status == 401:
+    if state.status == 401 and (
+        mode == "plain" or _posted_field(KIND_FIELD) == "button"
+    ):
+        # Off to sign in, then back to the page (a button has no input to lose;
+        # a form with input keeps it and says why in its status area).
         login = _login_redirect()
         if login is not None:
+            if state.message:
+                flash(state.message, "error")
+            if mode == "htmx":
+                return _finish(
+                    hx.client_redirect(make_response("", 200), login.location)
+                )
             return _finish(login)
 
     g._server_actions_submission = Submission(act.endpoint, form_id, form, state)
@@ -654,6 +709,9 @@ def _render_for_htmx(
     g._server_actions_blocks = wanted
     try:
         call_page(path)
+    except HTTPException:
+        # The page refuses this user (an admin page, a member): report in place.
+        return None, ""
     finally:
         g._server_actions_blocks = None
     return wanted.results.get(form_block), wanted.oob
@@ -661,13 +719,35 @@ def _render_for_htmx(
 
 def _render_whole_page(act: Action, state: ActionState) -> Response:
     path = _page_path_for(act)
-    rv = call_page(path) if path is not None else None
+    g._server_actions_state_shown = False
+    try:
+        rv = call_page(path) if path is not None else None
+        if rv is not None and state.message and not g._server_actions_state_shown:
+            # The form the request came from is not on the page (its id could not
+            # be read back): show the message as a flash on the same page instead.
+            _flash_again(state.message, "success" if state.ok else "error")
+            rv = call_page(t.cast(str, path))
+    except HTTPException:
+        rv = None  # the page refuses this user; the message still needs a page
     if rv is None:
         return make_response(_resubmit_page(state), state.status)
     response = make_response(rv)
     if response.status_code == 200:
         response.status_code = state.status
     return response
+
+
+def _flash_again(message: str, category: str) -> None:
+    """Flash ``message`` for a second render of the page in this same request.
+
+    The first render already read the flashes (Flask keeps them for the rest of
+    the request), so they are put back together with the new one.
+    """
+    from flask.globals import request_ctx
+
+    shown = request_ctx.flashes or []
+    session["_flashes"] = [*shown, (category, message)]
+    request_ctx.flashes = None
 
 
 def _login_redirect() -> Response | None:

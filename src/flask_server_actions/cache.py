@@ -10,8 +10,8 @@ A backend that goes away (Redis stopped, network cut) does not take the site
 with it: reads miss, so pages render fresh; writes and generation bumps are
 skipped and logged. A bump lost that way is healed by the entries' TTL
 (``SERVER_ACTIONS_CACHE_DEFAULT_TIMEOUT``). Only :meth:`ActionCache.add`, which
-guards one-time submission keys, lets the error through: a key that cannot be
-recorded must not be taken as new.
+guards one-time submission keys, raises (:class:`CacheUnavailable`, answered
+503 with the input kept): a key that cannot be recorded must not be taken as new.
 """
 
 from __future__ import annotations
@@ -127,9 +127,14 @@ class ActionCache:
     def add(self, key: str, value: t.Any, timeout: int | None = None) -> bool:
         """Store ``value`` only if ``key`` is absent; ``False`` if it was there.
 
-        Atomic on every backend, so it can guard one-time submission keys.
+        Atomic on every backend, so it can guard one-time submission keys. An
+        unreachable backend raises :class:`CacheUnavailable` (a 503 for an
+        action): a key that cannot be recorded must not pass as new.
         """
-        return bool(self.backend.add(key, value, timeout=timeout))
+        try:
+            return bool(self.backend.add(key, value, timeout=timeout))
+        except self.outage_errors as exc:
+            raise CacheUnavailable(str(exc)) from exc
 
     def inc(self, key: str, delta: int = 1) -> int | None:
         """Add ``delta`` to the integer at ``key`` (atomic on Redis only)."""
@@ -193,6 +198,13 @@ class ActionCache:
         """A short backend key for ``parts`` (anything JSON can hold, else its repr)."""
         raw = json.dumps(parts, sort_keys=True, default=repr, separators=(",", ":"))
         return f"{kind}:{hashlib.sha256(raw.encode()).hexdigest()}"
+
+
+class CacheUnavailable(Exception):
+    """The cache backend did not answer an operation that cannot be skipped.
+
+    .. versionadded:: 0.1
+    """
 
 
 class _Skipped(Exception):

@@ -92,6 +92,20 @@ class MissingBlock(LookupError):
         self.template_name = template_name
 
 
+class TaintedValueError(RuntimeError):
+    """A value marked secret was about to leave the server.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            f"{message} (a value marked secret was about to be sent to the browser)"
+        )
+        #: Why the value is secret, as given when it was marked.
+        self.reason = message
+
+
 def describe(exc: HTTPException) -> str:
     """A sentence for the user from a werkzeug HTTP error."""
     description = exc.description
@@ -105,6 +119,7 @@ __all__: t.Final = [
     "CrossOriginRequest",
     "MissingBlock",
     "ServiceUnavailable",
+    "TaintedValueError",
     "UnknownAction",
     "describe",
 ]

@@ -9,15 +9,23 @@ from werkzeug.exceptions import HTTPException
 
 from .actions import respond_to_http_error
 from .actions import respond_unavailable
+from .bodycheck import check_body
+from .boundary import DEFAULT_TEMPLATE
+from .boundary import restore_after_failure
 from .buttons import action_button
 from .cache import EXTENSION_KEY
+from .cache import CacheUnavailable
 from .cache import create_cache
+from .cli import actions_command
 from .forms import csrf_headers
 from .forms import field
+from .forms import htmx_extensions
 from .forms import static_assets
 from .forms import submit
 from .limits import apply_body_limit
+from .optimistic import optimistic_template
 from .ratelimit import create_limiter
+from .taint import install as install_taint_checks
 from .templating import ServerActionsExtension
 
 #: A factory of context managers; each action runs inside one (all or nothing).
@@ -90,6 +98,13 @@ class ServerActions:
         app.config.setdefault("SERVER_ACTIONS_CACHE_PREFIX", "sa:")
         # Languages a region with vary=["lang"] picks from Accept-Language.
         app.config.setdefault("SERVER_ACTIONS_LANGUAGES", [])
+        # Seconds an applied submission key is remembered (its result replayed).
+        app.config.setdefault("SERVER_ACTIONS_SUBMISSION_TTL", 3600)
+        # Seconds a repeat waits for the first request with its key to finish.
+        app.config.setdefault("SERVER_ACTIONS_SUBMISSION_WAIT", 10)
+        # Shown in a form's place when its action fails unexpectedly, unless
+        # its blueprint supplies its own (error_template).
+        app.config.setdefault("SERVER_ACTIONS_ERROR_TEMPLATE", DEFAULT_TEMPLATE)
         # Kept on the app, not on the extension: one extension object may
         # serve several apps, each with its own backend.
         app.extensions[EXTENSION_KEY] = create_cache(app)
@@ -97,17 +112,25 @@ class ServerActions:
         # First of all hooks: CSRFProtect reads the form, and the body limit
         # must be in place before anyone does.
         app.before_request_funcs.setdefault(None, []).insert(0, apply_body_limit)
+        # Second: a body that cannot be read faithfully is refused before CSRF
+        # or the action pick a value out of it.
+        app.before_request_funcs[None].insert(1, check_body)
         if "csrf" not in app.extensions:
             CSRFProtect(app)
 
         create_limiter(app)
+        # After CSRF and the body limit, before the action's view runs.
+        app.before_request(restore_after_failure)
 
         app.jinja_env.add_extension(ServerActionsExtension)
+        install_taint_checks(app)
         app.jinja_env.globals.update(
             action_button=action_button,
             field=field,
+            optimistic_template=optimistic_template,
             submit=submit,
             server_actions_assets=static_assets,
+            htmx_extensions=htmx_extensions,
             csrf_headers=csrf_headers,
         )
         app.register_blueprint(
@@ -116,8 +139,14 @@ class ServerActions:
                 __name__,
                 static_folder="static",
                 static_url_path=app.config["SERVER_ACTIONS_STATIC_URL_PATH"],
+                template_folder="templates",
             )
         )
         app.register_error_handler(HTTPException, respond_to_http_error)
-        for error in self.unavailable_errors:
+        unavailable: tuple[type[Exception], ...] = (
+            CacheUnavailable,
+            *self.unavailable_errors,
+        )
+        for error in unavailable:
             app.register_error_handler(error, respond_unavailable)
+        app.cli.add_command(actions_command)

@@ -23,7 +23,11 @@ from markupsafe import Markup
 from markupsafe import escape
 from wtforms.widgets import ListWidget
 
+from .boundary import render_boundary
+from .optimistic import optimistic_attrs
 from .state import ActionState
+from .submissions import KEY_FIELD
+from .submissions import new_key
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask_wtf import FlaskForm
@@ -45,6 +49,8 @@ _NOT_INPUTS = frozenset({"SubmitField", "CSRFTokenField"})
 _CHECKABLE = frozenset({"BooleanField"})
 _GROUPS = frozenset({"RadioField"})
 _NO_ECHO = frozenset({"PasswordField", "FileField", "MultipleFileField"})
+#: Fields that hold other fields; their inputs are named ``outer-index-inner``.
+_CONTAINERS = frozenset({"FieldList", "FormField"})
 
 
 def default_form_id(endpoint: str) -> str:
@@ -91,12 +97,33 @@ def page_path() -> str:
     return full[:-1] if full.endswith("?") else full
 
 
+def leaf_fields(form: t.Iterable[Field]) -> t.Iterator[Field]:
+    """Every input of ``form``, with ``FieldList`` and ``FormField`` opened up.
+
+    A list of lines (``FieldList(FormField(LineForm))``) has inputs named
+    ``lines-0-quantity``, ``lines-1-quantity``…; this yields those, so errors,
+    kept values and focus work per line as they do for top-level fields.
+    """
+    for field in form:
+        if field.type in _CONTAINERS:
+            yield from leaf_fields(t.cast("t.Iterable[Field]", field))
+        else:
+            yield field
+
+
+def field_errors(form: FlaskForm) -> dict[str, list[str]]:
+    """The form's validation errors as ``{input name: [messages]}``, nested inputs included."""
+    return {
+        str(f.name): [str(m) for m in f.errors] for f in leaf_fields(form) if f.errors
+    }
+
+
 def submitted_values(form: FlaskForm | None) -> dict[str, t.Any]:
     """What the user typed, for the state: never passwords or files."""
     if form is None:
         return {}
     values: dict[str, t.Any] = {}
-    for field in form:
+    for field in leaf_fields(form):
         if field.type in _NO_ECHO or field.type in _NOT_INPUTS:
             continue
         raw = request.form.getlist(field.name)
@@ -135,11 +162,13 @@ def pop_state(form_id: str) -> ActionState | None:
     )
 
 
-def _fresh_form(action: Action) -> FlaskForm | None:
+def _fresh_form(
+    action: Action, data: t.Mapping[str, t.Any] | None = None
+) -> FlaskForm | None:
     if action.form_class is None:
         return None
     # formdata=None: another action's POST must not fill this form.
-    return action.form_class(formdata=None, meta={"csrf": False})
+    return action.form_class(formdata=None, data=data, meta={"csrf": False})
 
 
 def submission_for(endpoint: str, form_id: str) -> Submission | None:
@@ -156,15 +185,23 @@ def submission_for(endpoint: str, form_id: str) -> Submission | None:
 def state_for(endpoint: str, form_id: str) -> ActionState | None:
     """The state to show in ``form_id``: just submitted, or carried over a redirect."""
     submitted = submission_for(endpoint, form_id)
-    return submitted.state if submitted is not None else pop_state(form_id)
+    if submitted is not None:
+        # The answer's page showed the state; no need for a fallback elsewhere.
+        g._server_actions_state_shown = True
+        return submitted.state
+    return pop_state(form_id)
 
 
 def hidden_fields(form_id: str, **extra: str) -> Markup:
-    """The CSRF token, the page the form is on, the form's id, and ``extra`` fields."""
+    """The CSRF token, the page the form is on, the form's id, and ``extra`` fields.
+
+    Every call writes a fresh one-time submission key (see ``submissions``).
+    """
     fields = {
         "csrf_token": generate_csrf(),
         PAGE_FIELD: page_path(),
         FORM_FIELD: form_id,
+        KEY_FIELD: new_key(),
         **extra,
     }
     return Markup(
@@ -176,23 +213,26 @@ def hidden_fields(form_id: str, **extra: str) -> Markup:
 
 
 def _form_and_state(
-    action: Action, form_id: str
+    action: Action, form_id: str, data: t.Mapping[str, t.Any] | None = None
 ) -> tuple[FlaskForm | None, ActionState | None, bool]:
-    """The form to render, its state, and whether it was just submitted."""
+    """The form to render, its state, and whether it was just submitted.
+
+    :param data: initial values of a fresh form (``data=`` of ``action_form``).
+    """
     submitted = submission_for(action.endpoint, form_id)
     if submitted is not None:
         state = submitted.state
         if state.ok and state.reset:
-            return _fresh_form(action), state, True
-        return submitted.form or _fresh_form(action), state, True
+            return _fresh_form(action, data), state, True
+        return submitted.form or _fresh_form(action, data), state, True
     flashed = pop_state(form_id)
-    return _fresh_form(action), flashed, flashed is not None
+    return _fresh_form(action, data), flashed, flashed is not None
 
 
 def _first_invalid(form: FlaskForm | None, state: ActionState | None) -> str | None:
     if state is None:
         return None
-    names = [str(f.name) for f in form] if form is not None else []
+    names = [str(f.name) for f in leaf_fields(form)] if form is not None else []
     for name in names:
         if state.errors.get(name):
             return name
@@ -202,7 +242,7 @@ def _first_invalid(form: FlaskForm | None, state: ActionState | None) -> str | N
 def _first_input(form: FlaskForm | None) -> str | None:
     if form is None:
         return None
-    for f in form:
+    for f in leaf_fields(form):
         if f.type not in _NOT_INPUTS and f.type != "HiddenField":
             return str(f.name)
     return None
@@ -240,7 +280,12 @@ def render_action_form(
     options: t.Mapping[str, t.Any],
 ) -> Markup:
     """The ``<form>`` of ``action``, working with htmx and without JavaScript."""
-    form, state, just_submitted = _form_and_state(action, form_id)
+    form, state, just_submitted = _form_and_state(action, form_id, options.get("data"))
+    if state is not None and not state.ok:
+        # An unexpected error: the form's place shows the error boundary.
+        boundary = render_boundary(action, form_id, state)
+        if boundary is not None:
+            return boundary
     # After a submit, focus goes to the first invalid field, else (success, or a
     # failure no field is to blame for) back to the form's first field: never
     # lost to <body> when htmx swaps the form or the browser loads a new page.
@@ -254,8 +299,12 @@ def render_action_form(
         _rendering.reset(token)
 
     url = action.url()
-    multipart = form is not None and any(
-        f.type in ("FileField", "MultipleFileField") for f in form
+    # A form with a file field (or one that says so) sends multipart bodies:
+    # ``enctype`` for the browser, ``hx-encoding`` for htmx 4, which otherwise
+    # sends ``application/x-www-form-urlencoded`` and drops the file.
+    multipart = bool(options.get("multipart")) or (
+        form is not None
+        and any(f.type in ("FileField", "MultipleFileField") for f in form)
     )
     css = " ".join(c for c in ("sa-form", options.get("class")) if c)
     attrs: dict[str, t.Any] = {
@@ -264,6 +313,7 @@ def render_action_form(
         "action": url,
         "method": "post",
         "enctype": "multipart/form-data" if multipart else None,
+        "hx-encoding": "multipart/form-data" if multipart else None,
         "novalidate": not options.get("browser_validation", False),
         "hx-post": url,
         "hx-target": options.get("target", "this"),
@@ -272,6 +322,11 @@ def render_action_form(
         "hx-disable": "find [type=submit]",
         "hx-confirm": options.get("confirm"),
         "data-sa-action": action.endpoint,
+        **optimistic_attrs(
+            options.get("optimistic"),
+            css_class=options.get("optimistic_class"),
+            pending=options.get("optimistic_pending"),
+        ),
     }
     hidden = hidden_fields(form_id)
     return Markup(
@@ -395,13 +450,46 @@ def submit(label: str, pending: str | None = None, **attrs: t.Any) -> Markup:
     )
 
 
-def static_assets() -> Markup:
-    """The ``<script>`` and ``<link>`` tags of htmx and the toolkit, for ``<head>``."""
+#: htmx 4 extensions vendored beside htmx (same version), by registration name.
+HTMX_EXTENSIONS: t.Final[dict[str, str]] = {"sse": "htmx/ext/hx-sse.min.js"}
+
+
+def htmx_extensions(*names: str) -> Markup:
+    """``<script>`` tags of vendored htmx 4 extensions, to load after htmx.
+
+    Names are the extensions' registration names (see :data:`HTMX_EXTENSIONS`):
+    ``{{ htmx_extensions("sse") }}`` in a page's ``<head>``, after
+    ``server_actions_assets()``.
+    """
+    from flask import url_for
+
+    tags = []
+    for name in names:
+        if name not in HTMX_EXTENSIONS:
+            raise ValueError(
+                f"Unknown htmx extension {name!r};"
+                f" vendored: {', '.join(HTMX_EXTENSIONS)}."
+            )
+        src = url_for("server_actions.static", filename=HTMX_EXTENSIONS[name])
+        tags.append(f'<script src="{escape(src)}" defer></script>')
+    return Markup("".join(tags))
+
+
+def static_assets(extensions: t.Iterable[str] = ()) -> Markup:
+    """The ``<script>`` and ``<link>`` tags of htmx and the toolkit, for ``<head>``.
+
+    :param extensions: vendored htmx extensions to load with htmx, by their
+        registration name (see :func:`htmx_extensions`), e.g. ``["sse"]``.
+    """
     from flask import url_for
 
     css = url_for("server_actions.static", filename="server-actions.css")
     htmx_js = url_for("server_actions.static", filename="htmx/htmx.min.js")
     own_js = url_for("server_actions.static", filename="server-actions.js")
+    optimistic_js = url_for(
+        "server_actions.static", filename="server-actions-optimistic.js"
+    )
+    ext_tags = htmx_extensions(*extensions)
     config = current_app.config["SERVER_ACTIONS_HTMX_CONFIG"]
     meta = (
         Markup(f'<meta name="htmx-config" content="{escape(config)}">')
@@ -410,8 +498,9 @@ def static_assets() -> Markup:
     )
     return Markup(
         f'{meta}<link rel="stylesheet" href="{css}">'
-        f'<script src="{htmx_js}" defer></script>'
+        f'<script src="{htmx_js}" defer></script>{ext_tags}'
         f'<script src="{own_js}" defer></script>'
+        f'<script src="{optimistic_js}" defer></script>'
     )
 
 

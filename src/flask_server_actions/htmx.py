@@ -134,6 +134,19 @@ def push_url(response: _R, url: str | t.Literal[False]) -> _R:
     return response
 
 
+def replace_url(response: _R, url: str | t.Literal[False]) -> _R:
+    """Replace the browser's current URL with ``url`` (``HX-Replace-Url``).
+
+    A search that updates as you type replaces rather than pushes, so the
+    address bar stays bookmarkable without one history entry per keystroke.
+    ``False`` prevents a replacement the element asked for.
+
+    .. versionadded:: 0.1
+    """
+    response.headers["HX-Replace-Url"] = "false" if url is False else url
+    return response
+
+
 def trigger_client_event(
     response: _R, name: str, detail: t.Mapping[str, t.Any] | None = None
 ) -> _R:

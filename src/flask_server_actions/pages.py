@@ -8,8 +8,10 @@ view's code is the one source of its context and nothing else is rendered.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import typing as t
+from urllib.parse import parse_qsl
 
 from flask import Response
 from flask import after_this_request
@@ -19,6 +21,7 @@ from flask import render_template
 from flask import request
 from jinja2 import Template
 from jinja2 import nodes
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 from .htmx import htmx
@@ -185,10 +188,34 @@ def page_for_path(path: str) -> tuple[str, dict[str, t.Any]] | None:
 
 
 def call_page(path: str) -> t.Any | None:
-    """Call the page view behind ``path`` inside the current request."""
+    """Call the page view behind ``path`` inside the current request.
+
+    While the view runs, ``request.args`` is the query string of ``path``, so a
+    page re-rendered after an action shows what it showed (the same search, the
+    same page number), not what the action's POST URL would give.
+    """
     found = page_for_path(path)
     if found is None:
         return None
     endpoint, args = found
-    view = current_app.view_functions[endpoint]
-    return current_app.ensure_sync(view)(**args)
+    view = current_app.ensure_sync(current_app.view_functions[endpoint])
+    with _query_of(path):
+        return view(**args)
+
+
+@contextlib.contextmanager
+def _query_of(path: str) -> t.Iterator[None]:
+    # Request.args is a cached property, kept in the instance's __dict__.
+    missing = object()
+    saved = request.__dict__.get("args", missing)
+    query = path.partition("?")[2]
+    request.__dict__["args"] = ImmutableMultiDict(
+        parse_qsl(query, keep_blank_values=True)
+    )
+    try:
+        yield
+    finally:
+        if saved is missing:
+            request.__dict__.pop("args", None)
+        else:
+            request.__dict__["args"] = saved

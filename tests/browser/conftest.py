@@ -74,8 +74,10 @@ def site(tmp_path_factory):
             "SECRET_KEY": "browser tests",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'site.db'}",
             "TEST_ACTION_DELAY": 0.0,
+            "TEST_QUERY_DELAYS": {},
         }
     )
+    answered_queries: list[str] = []
 
     # Test-only: lets a test hold actions in flight to see the pending state.
     @app.before_request
@@ -86,7 +88,29 @@ def site(tmp_path_factory):
         if delay and request.method == "POST":
             time.sleep(delay)
 
+    # Test-only: holds GETs by their ``q`` (a search), so one search can be
+    # slower than the next, and records each answered one (even if aborted).
+    @app.before_request
+    def slow_queries():
+        from flask import request
+
+        query = request.args.get("q")
+        if request.method != "GET" or query is None:
+            return
+        delay = app.config["TEST_QUERY_DELAYS"].get(query)
+        if delay:
+            time.sleep(delay)
+
+    @app.after_request
+    def record_query(response):
+        from flask import request
+
+        if request.method == "GET" and "q" in request.args:
+            answered_queries.append(request.args["q"])
+        return response
+
     server = LiveServer(app)
+    server.answered_queries = answered_queries
     server.start()
     yield server
     server.stop()
@@ -103,6 +127,17 @@ def slow(site):
 
     yield set_delay
     site.app.config["TEST_ACTION_DELAY"] = 0.0
+
+
+@pytest.fixture
+def slow_search(site):
+    """Hold GETs whose ``q`` is a key of ``delays`` for that many seconds."""
+
+    def set_delays(delays: dict[str, float]) -> None:
+        site.app.config["TEST_QUERY_DELAYS"] = dict(delays)
+
+    yield set_delays
+    site.app.config["TEST_QUERY_DELAYS"] = {}
 
 
 @pytest.fixture(params=["js", "nojs"])

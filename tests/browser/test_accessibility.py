@@ -19,7 +19,16 @@ from .helpers import same_document
 from .helpers import submit_and_status
 from .helpers import unique
 
-PAGES = ["/", "/users", "/username", "/contact", "/sign-in", "/no-such-page"]
+PAGES = [
+    "/",
+    "/users",
+    "/posts",
+    "/posts/why-a-compiler",
+    "/username",
+    "/contact",
+    "/sign-in",
+    "/no-such-page",
+]
 
 
 def fill_user(page: Page, name: str, email: str) -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from app import create_app
 from app.models import db
+from flask_server_actions.testing import ActionClient
 
 
 @pytest.fixture
@@ -16,6 +17,7 @@ def app(tmp_path, monkeypatch):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'site.db'}",
         }
     )
+    app.test_client_class = ActionClient
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -31,13 +33,7 @@ MEMBER = ("grace@example.com", "compiler-1952")
 
 
 def sign_in(client, email, password, next_path="/"):
-    from tests.conftest import csrf_token_from
-
-    token = csrf_token_from(client.get("/sign-in").text)
-    data = {
-        "csrf_token": token,
-        "email": email,
-        "password": password,
-        "next": next_path,
-    }
-    return client.post("/sign-in", data=data)
+    """Sign in through the real form, as a browser without JavaScript would."""
+    return client.submit(
+        "auth.sign_in", mode="plain", email=email, password=password, next=next_path
+    ).response

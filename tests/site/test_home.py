@@ -7,6 +7,8 @@ def test_home_lists_every_example(client):
     assert 'href="/username"' in page
     assert 'href="/admin/users"' in page
     assert 'href="/sign-in"' in page
+    assert 'href="/profile"' in page
+    assert 'href="/reports"' in page
 
 
 def test_unknown_page_is_404(client):

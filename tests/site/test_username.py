@@ -1,61 +1,53 @@
+"""The seed's requestUsername on /username: the state says whether the name was free."""
+
 from __future__ import annotations
 
 import pytest
 
 from app.models import ClaimedUsername
 from app.models import db
-from tests.conftest import csrf_token_from
-
-JSON = {"Accept": "application/json"}
 
 
-@pytest.fixture
-def token(client):
-    return csrf_token_from(client.get("/username").text)
-
-
-def request_name(client, token, username, headers=JSON):
-    data = {"csrf_token": token, "_sa_page": "/username", "username": username}
-    return client.post("/username/request", data=data, headers=headers)
-
-
-def test_available_username_is_claimed(app, client, token):
-    response = request_name(client, token, "Newcomer")
-    assert response.status_code == 200
-    assert response.json["data"] == {"username": "newcomer", "result": "successful"}
+def claimed(app):
     with app.app_context():
-        assert db.session.get(ClaimedUsername, "newcomer") is not None
+        return set(db.session.scalars(db.select(ClaimedUsername.username)))
 
 
-def test_claimed_username_is_taken_the_second_time(client, token):
-    assert request_name(client, token, "twice").status_code == 200
-    response = request_name(client, token, "twice")
-    assert response.status_code == 409
-    assert response.json["data"]["result"] == "failed"
+def request_name(client, username, mode="json"):
+    return client.submit("username.request_username", mode=mode, username=username)
+
+
+def test_an_available_username_is_claimed(app, client):
+    result = request_name(client, "Newcomer")
+    assert result.status == 200
+    assert result.data == {"username": "newcomer", "result": "successful"}
+    assert claimed(app) == {"newcomer"}
+
+
+def test_a_claimed_username_is_taken_the_second_time(client):
+    assert request_name(client, "twice").ok
+    result = request_name(client, "twice")
+    assert result.status == 409
+    assert result.data["result"] == "failed"
 
 
 @pytest.mark.parametrize("reserved", ["admin", "root", "Ada"])
-def test_reserved_usernames_are_taken(client, token, reserved):
-    response = request_name(client, token, reserved)
-    assert response.status_code == 409
-    assert "is taken" in response.json["message"]
+def test_reserved_usernames_are_taken(client, reserved):
+    result = request_name(client, reserved)
+    assert result.status == 409
+    assert "is taken" in result.message
 
 
 @pytest.mark.parametrize("bad", ["ab", "x" * 21, "with space", "émile", ""])
-def test_invalid_usernames_rejected(app, client, token, bad):
-    response = request_name(client, token, bad)
-    assert response.status_code == 422
-    assert response.json["errors"]["username"]
-    with app.app_context():
-        assert (
-            db.session.scalar(db.select(db.func.count()).select_from(ClaimedUsername))
-            == 0
-        )
+def test_invalid_usernames_are_refused(app, client, bad):
+    result = request_name(client, bad)
+    assert result.status == 422
+    assert result.errors["username"]
+    assert claimed(app) == set()
 
 
-def test_last_result_shown_after_redirect(client, token):
-    response = request_name(client, token, "someone", headers={})
-    assert response.status_code == 303
+def test_the_last_result_shows_after_the_redirect(client):
+    assert request_name(client, "someone", mode="plain").status == 303
     assert (
         '<strong data-testid="last-result">successful</strong>'
         in client.get("/username").text

@@ -1,22 +1,11 @@
+"""The seed's createUser on /users: valid, invalid, duplicate, and each kind of caller."""
+
 from __future__ import annotations
 
 import pytest
 
 from app.models import User
 from app.models import db
-from tests.conftest import csrf_token_from
-
-HTMX = {"HX-Request": "true", "HX-Target": "form#users-create-user"}
-
-
-@pytest.fixture
-def token(client):
-    return csrf_token_from(client.get("/users").text)
-
-
-def create(client, token, headers=None, **fields):
-    data = {"csrf_token": token, "_sa_page": "/users", **fields}
-    return client.post("/users/create", data=data, headers=headers or {})
 
 
 def emails(app):
@@ -33,26 +22,24 @@ def test_users_page_lists_seeded_users(client):
     )
 
 
-def test_create_user_htmx_returns_form_list_and_count(app, client, token):
-    response = create(
-        client, token, HTMX, name="Barbara Liskov", email="barbara@example.com"
+def test_valid_user_is_created_with_form_list_and_count_in_one_answer(app, client):
+    result = client.submit(
+        "users.create_user", name="Barbara Liskov", email="barbara@example.com"
     )
-    assert response.status_code == 200
-    html = response.text
-    assert html.startswith('<form id="users-create-user"')
-    assert "Barbara Liskov was created." in html
-    assert (
-        '<span id="user-count" data-sa-region data-sa-tags="users" class="count" hx-swap-oob="outerHTML">4</span>'
-        in html
+    assert result.status == 200
+    assert result.message == "Barbara Liskov was created."
+    assert result.fragment.startswith('<form id="users-create-user"')
+    assert set(result.regions) == {"user-count", "user-list"}
+    assert result.regions["user-count"] == (
+        '<span id="user-count" data-sa-region data-sa-tags="users" class="count"'
+        ' hx-swap-oob="outerHTML">4</span>'
     )
-    list_region = html.split('<div id="user-list"', 1)[1]
-    assert 'hx-swap-oob="outerHTML"' in list_region.split(">", 1)[0]
-    assert "barbara@example.com" in list_region
+    assert "barbara@example.com" in result.regions["user-list"]
     assert "barbara@example.com" in emails(app)
 
 
-def test_create_user_role_defaults_to_user(app, client, token):
-    create(client, token, name="No Role", email="norole@example.com")
+def test_role_defaults_to_user(app, client):
+    client.submit("users.create_user", name="No Role", email="norole@example.com")
     with app.app_context():
         user = db.session.scalar(
             db.select(User).where(User.email == "norole@example.com")
@@ -87,61 +74,65 @@ def test_create_user_role_defaults_to_user(app, client, token):
         ),
     ],
 )
-def test_create_user_invalid(app, client, token, fields, field, message):
+def test_invalid_input_is_refused_on_its_field(app, client, fields, field, message):
     before = emails(app)
-    response = create(client, token, {"Accept": "application/json"}, **fields)
-    assert response.status_code == 422
-    assert response.json["errors"][field] == [message]
+    result = client.submit("users.create_user", fields, mode="json")
+    assert result.status == 422
+    assert result.errors[field] == [message]
     assert emails(app) == before
 
 
-def test_create_user_invalid_plain_keeps_input(client, token):
-    response = create(client, token, name="A", email="kept@example")
-    assert response.status_code == 422
-    assert 'value="A"' in response.text
-    assert 'value="kept@example"' in response.text
-    assert "Users" in response.text  # the whole page, not a fragment
+def test_invalid_input_without_javascript_keeps_it_in_the_whole_page(client):
+    result = client.submit(
+        "users.create_user", mode="plain", name="A", email="kept@example"
+    )
+    assert result.status == 422
+    assert 'value="A"' in result.text
+    assert 'value="kept@example"' in result.text
+    assert "<h1" in result.text  # the whole page, not a fragment
 
 
-def test_create_user_duplicate_email_is_409_on_the_field(app, client, token):
-    response = create(client, token, HTMX, name="Ada Again", email="ADA@example.com")
-    assert response.status_code == 409
-    assert "A user with this email already exists." in response.text
-    assert "This email is already in use." in response.text
-    assert 'value="ada@example.com"' in response.text  # normalised, as stored
+def test_duplicate_email_is_409_on_the_field(client):
+    result = client.submit(
+        "users.create_user", name="Ada Again", email="ADA@example.com"
+    )
+    assert result.status == 409
+    assert result.message == "A user with this email already exists."
+    assert result.errors == {"email": ["This email is already in use."]}
+    assert 'value="ada@example.com"' in result.fragment  # normalised, as stored
 
 
-def test_create_user_plain_success_redirects_and_shows_once(client, token):
-    response = create(client, token, name="Katherine Johnson", email="kj@example.com")
-    assert response.status_code == 303
-    assert response.location == "/users"
-    page = client.get("/users").text
-    assert "Katherine Johnson was created." in page
+def test_success_without_javascript_redirects_and_shows_the_message_once(client):
+    result = client.submit(
+        "users.create_user",
+        mode="plain",
+        name="Katherine Johnson",
+        email="kj@example.com",
+    )
+    assert (result.status, result.redirect) == (303, "/users")
+    assert "Katherine Johnson was created." in client.get("/users").text
     assert "Katherine Johnson was created." not in client.get("/users").text
 
 
-def test_create_user_without_csrf_writes_nothing(app, client):
-    client.get("/users")
+def test_without_csrf_token_nothing_is_written(app, client):
     before = emails(app)
-    response = client.post(
-        "/users/create", data={"name": "Eve", "email": "eve@example.com"}
+    result = client.submit(
+        "users.create_user", name="Eve", email="eve@example.com", csrf_token=None
     )
-    assert response.status_code == 400
+    assert result.status == 400
     assert emails(app) == before
 
 
-def test_create_user_directly_from_python(app):
+def test_called_from_python(app):
     from app.users import create_user
 
     with app.app_context():
         state = create_user.call(name="Direct Call", email="direct@example.com")
-        assert state.ok
-        assert db.session.scalar(
-            db.select(User).where(User.email == "direct@example.com")
-        )
+    assert state.ok
+    assert "direct@example.com" in emails(app)
 
 
-def test_create_user_directly_invalid(app):
+def test_called_from_python_with_invalid_input(app):
     from app.users import create_user
 
     with app.app_context():

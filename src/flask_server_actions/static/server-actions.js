@@ -50,6 +50,31 @@
     if (form) form.removeAttribute("aria-busy");
   });
 
+  // Elements named by hx-indicator (a search's results, say) are aria-busy
+  // while any request they indicate is in flight. Counted, because with
+  // hx-sync "replace" the aborted request ends after its successor began.
+  var busyCounts = new WeakMap();
+
+  function indicatorsOf(evt) {
+    var ctx = evt.detail && evt.detail.ctx;
+    return (ctx && ctx.indicators) || [];
+  }
+
+  document.addEventListener("htmx:before:request", function (evt) {
+    indicatorsOf(evt).forEach(function (elt) {
+      busyCounts.set(elt, (busyCounts.get(elt) || 0) + 1);
+      elt.setAttribute("aria-busy", "true");
+    });
+  });
+
+  document.addEventListener("htmx:finally:request", function (evt) {
+    indicatorsOf(evt).forEach(function (elt) {
+      var left = (busyCounts.get(elt) || 1) - 1;
+      busyCounts.set(elt, left);
+      if (left === 0) elt.removeAttribute("aria-busy");
+    });
+  });
+
   // htmx 4 gives "htmx:after:swap" the request's ctx ("htmx:after:settle" has
   // none). An outerHTML swap replaces the form, so the swapped-in one is found
   // again by its id. Out-of-band regions come in the same swap and say nothing.

@@ -1,0 +1,453 @@
+"""Test helpers: submit to an action as htmx, as a plain browser or as a JSON client.
+
+::
+
+    from flask_server_actions.testing import ActionClient
+
+    app.test_client_class = ActionClient
+
+    def test_create_user(client):
+        result = client.submit("users.create_user", name="Ada", email="ada@example.com")
+        assert result.ok
+        assert "Ada" in result.regions["user-list"]
+
+The client fetches the page the action's form lives on, like a browser, and posts
+what that form carries (CSRF token, page, submission key, signed arguments) with
+your fields on top. It records the :class:`~flask_server_actions.ActionState` the
+action answered with, so tests check the outcome rather than match strings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import typing as t
+from collections.abc import Iterator
+from collections.abc import Mapping
+from functools import cached_property
+from html.parser import HTMLParser
+
+from flask import Flask
+from flask import session
+from flask import url_for
+from flask_login import FlaskLoginClient
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import MultiDict
+from werkzeug.test import TestResponse
+
+from .actions import Action
+from .binding import BOUND_FIELD
+from .binding import sign_arguments
+from .buttons import button_id
+from .forms import FORM_FIELD
+from .forms import KIND_FIELD
+from .forms import PAGE_FIELD
+from .forms import default_form_id
+from .signals import action_answered
+from .state import ActionState
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ._typing import ResponseMode
+
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input"}
+    | {"link", "meta", "param", "source", "track", "wbr"}
+)
+#: Response headers htmx acts on, by the short name :attr:`ActionResult.hx` uses.
+_HX_HEADERS: t.Final = {
+    "location": "HX-Location",
+    "redirect": "HX-Redirect",
+    "refresh": "HX-Refresh",
+    "retarget": "HX-Retarget",
+    "reswap": "HX-Reswap",
+    "reselect": "HX-Reselect",
+    "trigger": "HX-Trigger",
+    "push_url": "HX-Push-Url",
+    "replace_url": "HX-Replace-Url",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Element:
+    """One top-level element of an HTML fragment."""
+
+    tag: str
+    attrs: Mapping[str, str | None]
+    html: str
+
+    @property
+    def id(self) -> str | None:
+        return self.attrs.get("id")
+
+
+class _TopLevel(HTMLParser):
+    """Splits a fragment into its top-level elements, each with its exact source."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self._lines = [0]
+        for line in source.splitlines(keepends=True):
+            self._lines.append(self._lines[-1] + len(line))
+        self._source = source
+        self._depth = 0
+        self._open: tuple[str, dict[str, str | None], int] | None = None
+        self.elements: list[Element] = []
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self._lines[line - 1] + column
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._depth == 0:
+            self._open = (tag, dict(attrs), self._offset())
+            if tag in _VOID:
+                self._close(self._offset() + len(self.get_starttag_text() or ""))
+                return
+        if tag not in _VOID:
+            self._depth += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._depth == 0:
+            start = self._offset()
+            self._open = (tag, dict(attrs), start)
+            self._close(start + len(self.get_starttag_text() or ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID:
+            return
+        self._depth -= 1
+        if self._depth == 0 and self._open is not None:
+            end = self._source.find(">", self._offset()) + 1
+            self._close(end)
+
+    def _close(self, end: int) -> None:
+        assert self._open is not None
+        tag, attrs, start = self._open
+        self.elements.append(Element(tag, attrs, self._source[start:end]))
+        self._open = None
+
+
+def top_level_elements(html: str) -> list[Element]:
+    """The top-level elements of ``html`` (text between them is dropped)."""
+    parser = _TopLevel(html)
+    parser.feed(html)
+    parser.close()
+    return parser.elements
+
+
+class _Forms(HTMLParser):
+    """The hidden inputs of every form on a page, by form id and by action URL."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[tuple[dict[str, str | None], MultiDict[str, str]]] = []
+        self._current: MultiDict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "form":
+            self._current = MultiDict()
+            self.forms.append((dict(attrs), self._current))
+        elif tag == "input" and self._current is not None:
+            found = dict(attrs)
+            if found.get("type") == "hidden" and found.get("name"):
+                self._current.add(str(found["name"]), found.get("value") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._current = None
+
+
+def _hidden_fields(page: str, form_id: str, url: str) -> MultiDict[str, str] | None:
+    parser = _Forms()
+    parser.feed(page)
+    by_action = None
+    for attrs, hidden in parser.forms:
+        if attrs.get("id") == form_id:
+            return hidden
+        if by_action is None and attrs.get("action") == url:
+            by_action = hidden
+    return by_action
+
+
+@dataclasses.dataclass
+class ActionResult:
+    """What an action answered: the recorded state and the response, taken apart."""
+
+    #: The raw response, for anything the helpers below do not cover.
+    response: TestResponse
+    #: The state the action answered with (``None`` if it never got that far).
+    state: ActionState | None
+    #: The form's id on the page.
+    form_id: str
+    #: Posts the same body again (same submission key), for :meth:`repeat`.
+    _again: t.Callable[[], ActionResult] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
+
+    def repeat(self) -> ActionResult:
+        """Send the very same submission again: a double click or a re-post."""
+        if self._again is None:
+            raise RuntimeError("This result cannot be repeated.")
+        return self._again()
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    @property
+    def ok(self) -> bool:
+        return self.state is not None and self.state.ok
+
+    @property
+    def message(self) -> str | None:
+        return self.state.message if self.state is not None else None
+
+    @property
+    def errors(self) -> Mapping[str, list[str]]:
+        return self.state.errors if self.state is not None else {}
+
+    @property
+    def values(self) -> Mapping[str, t.Any]:
+        return self.state.values if self.state is not None else {}
+
+    @property
+    def data(self) -> Mapping[str, t.Any]:
+        return self.state.data if self.state is not None else {}
+
+    @property
+    def replayed(self) -> bool:
+        """The server answered with the first result of this submission key."""
+        return self.response.headers.get("X-Submission-Replayed") == "1"
+
+    @property
+    def text(self) -> str:
+        return self.response.get_data(as_text=True)
+
+    @cached_property
+    def _elements(self) -> list[Element]:
+        return top_level_elements(self.text)
+
+    @property
+    def fragment(self) -> str:
+        """The HTML htmx swaps into the target, without the out-of-band parts."""
+        return "".join(e.html for e in self._elements if "hx-swap-oob" not in e.attrs)
+
+    @property
+    def regions(self) -> dict[str, str]:
+        """The out-of-band swaps of the response, by element id."""
+        return {
+            e.id: e.html
+            for e in self._elements
+            if "hx-swap-oob" in e.attrs and e.id is not None
+        }
+
+    @property
+    def hx(self) -> dict[str, str]:
+        """The htmx response headers that were set, by short name (``location``…)."""
+        headers = self.response.headers
+        return {
+            short: headers[name]
+            for short, name in _HX_HEADERS.items()
+            if name in headers
+        }
+
+    @property
+    def redirect(self) -> str | None:
+        """Where the caller is sent next: a 303's ``Location``, or ``HX-Redirect`` / ``HX-Location``."""
+        if self.response.status_code in (301, 302, 303, 307, 308):
+            return self.response.headers.get("Location")
+        if "HX-Redirect" in self.response.headers:
+            return self.response.headers["HX-Redirect"]
+        location = self.response.headers.get("HX-Location")
+        if location and location.startswith("{"):
+            import json
+
+            return str(json.loads(location).get("path"))
+        return location
+
+    @property
+    def json(self) -> t.Any:
+        return self.response.get_json()
+
+
+@contextlib.contextmanager
+def record_states(app: Flask) -> Iterator[list[ActionState]]:
+    """Collect the states ``app``'s actions answer with inside the block."""
+    states: list[ActionState] = []
+
+    def record(sender: Flask, *, action: Action, state: ActionState) -> None:
+        states.append(state)
+
+    with action_answered.connected_to(record, app):
+        yield states
+
+
+class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is untyped
+    """A Flask test client that submits to server actions the way a browser does.
+
+    Set ``app.test_client_class = ActionClient``. As Flask-Login's test client it
+    also accepts ``app.test_client(user=some_user)``; :meth:`act_as` switches user.
+    """
+
+    def act_as(self, user: t.Any | None, *, fresh: bool = True) -> None:
+        """Be signed in as ``user`` (Flask-Login) from now on; ``None`` signs out."""
+        with self.session_transaction() as session:
+            if user is None:
+                session.pop("_user_id", None)
+                session.pop("_fresh", None)
+            else:
+                session["_user_id"] = user.get_id()
+                session["_fresh"] = fresh
+
+    def submit(
+        self,
+        endpoint: str,
+        data: Mapping[str, t.Any] | None = None,
+        /,
+        *,
+        mode: ResponseMode = "htmx",
+        page: str | None = None,
+        form_id: str | None = None,
+        bind: Mapping[str, t.Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **fields: t.Any,
+    ) -> ActionResult:
+        """Fill in and submit the form of the action ``endpoint``.
+
+        :param data: form fields (or pass them as keyword arguments). A value of
+            ``None`` leaves that field out, even a hidden one such as ``csrf_token``.
+        :param mode: ``"htmx"`` (the default), ``"plain"`` (a browser without
+            JavaScript) or ``"json"`` (an API client).
+        :param page: the page to take the form from (default: the action's
+            ``page=``). Without one, a CSRF token is minted for the session.
+        :param form_id: which form on the page, when it holds several.
+        :param bind: values to sign as the action's bound arguments, as
+            ``action_button(..., bind=...)`` would.
+        """
+        app = t.cast(Flask, self.application)
+        action = _action(app, endpoint)
+        with app.test_request_context():
+            url = action.url()
+            page = page or _page_url(app, action)
+            signed = sign_arguments(endpoint, bind) if bind is not None else None
+        wanted_id = form_id or (
+            button_id(endpoint, bind) if bind else default_form_id(endpoint)
+        )
+        body = self._form_fields(page, wanted_id, url)
+        if signed is not None:
+            body.setlist(BOUND_FIELD, [signed])
+            # Bound arguments come from action_button: post as that button would.
+            body.setdefault(KIND_FIELD, "button")
+        for name, value in {**dict(data or {}), **fields}.items():
+            if value is None:
+                body.poplist(name)
+            elif _is_file(value):
+                body.setlist(name, [value])
+            elif isinstance(value, list | tuple):
+                body.setlist(name, [_as_field(v) for v in value])
+            else:
+                body.setlist(name, [_as_field(value)])
+        sent = dict(headers or {})
+        if mode == "htmx":
+            sent.setdefault("HX-Request", "true")
+            sent.setdefault("HX-Target", f"form#{wanted_id}")
+            if page is not None:
+                sent.setdefault("HX-Current-URL", f"http://localhost{page}")
+        elif mode == "json":
+            sent.setdefault("Accept", "application/json")
+        return self._post(app, url, body, sent, wanted_id)
+
+    def _post(
+        self,
+        app: Flask,
+        url: str,
+        body: MultiDict[str, t.Any],
+        headers: dict[str, str],
+        form_id: str,
+    ) -> ActionResult:
+        with record_states(app) as states:
+            response = self.post(url, data=MultiDict(body), headers=headers)
+        return ActionResult(
+            response=response,
+            state=states[-1] if states else None,
+            form_id=form_id,
+            _again=lambda: self._post(app, url, body, headers, form_id),
+        )
+
+    def _form_fields(
+        self, page: str | None, form_id: str, url: str
+    ) -> MultiDict[str, t.Any]:
+        if page is not None:
+            shown = self.get(page)
+            if shown.status_code == 200:
+                hidden = _hidden_fields(shown.get_data(as_text=True), form_id, url)
+                if hidden is not None:
+                    return MultiDict(hidden)
+        # No page, or the form is not on it (e.g. the page needs a sign-in first):
+        # post what the form would have carried.
+        found: MultiDict[str, t.Any] = MultiDict(
+            {"csrf_token": self.csrf_token(), FORM_FIELD: form_id}
+        )
+        if page is not None:
+            found[PAGE_FIELD] = page
+        return found
+
+    def csrf_token(self) -> str:
+        """A valid CSRF token for this client's session (what a form would carry)."""
+        app = t.cast(Flask, self.application)
+        # flask-wtf keeps the raw token in the session under the field's name.
+        key = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        with self.session_transaction() as client_session, app.test_request_context():
+            if key in client_session:
+                session[key] = client_session[key]
+            token = str(generate_csrf())
+            client_session[key] = session[key]
+        return token
+
+
+def _is_file(value: t.Any) -> bool:
+    """A stream, or Werkzeug's ``(stream, filename[, content type])``."""
+    if hasattr(value, "read"):
+        return True
+    return (
+        isinstance(value, tuple) and len(value) in (2, 3) and hasattr(value[0], "read")
+    )
+
+
+def _as_field(value: t.Any) -> t.Any:
+    if isinstance(value, bool):
+        return "y" if value else ""
+    return value if _is_file(value) else str(value)
+
+
+def _action(app: Flask, endpoint: str) -> Action:
+    found = getattr(app.view_functions.get(endpoint), "server_action", None)
+    if not isinstance(found, Action):
+        known = ", ".join(
+            sorted(
+                e
+                for e, v in app.view_functions.items()
+                if isinstance(getattr(v, "server_action", None), Action)
+            )
+        )
+        raise LookupError(f"No action {endpoint!r}; the app has: {known or 'none'}.")
+    return found
+
+
+def _page_url(app: Flask, action: Action) -> str | None:
+    if action.page is None:
+        return None
+    for endpoint, view in app.view_functions.items():
+        if view is action.page:
+            with contextlib.suppress(Exception):
+                return url_for(endpoint)
+    return None
+
+
+__all__ = [
+    "ActionClient",
+    "ActionResult",
+    "Element",
+    "record_states",
+    "top_level_elements",
+]

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import json
+import socket
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from flask_server_actions.streaming import stream_closed
+from tests.conftest import csrf_token_from
+
+from .conftest import MEMBER
+from .conftest import sign_in
+
+HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/reports"}
+RUN = "/reports/run?year=2026&region=all"
+
+
+@pytest.fixture
+def app(app):
+    app.config["SITE_REPORT_SECTION_DELAY"] = 0
+    return app
+
+
+@pytest.fixture
+def token(client):
+    sign_in(client, *MEMBER)
+    return csrf_token_from(client.get("/reports").text)
+
+
+def generate(client, token, headers=None, **fields):
+    data = {
+        "csrf_token": token,
+        "_sa_page": "/reports",
+        "year": "2026",
+        "region": "all",
+        **fields,
+    }
+    return client.post("/reports/generate", data=data, headers=headers or {})
+
+
+def test_reports_need_sign_in(client):
+    assert "/sign-in" in client.get("/reports").headers["Location"]
+    assert "/sign-in" in client.get(RUN).headers["Location"]
+
+
+def test_generate_plain_redirects_to_the_stream(client, token):
+    response = generate(client, token, region="north")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/reports/run?year=2026&region=north"
+
+
+def test_generate_htmx_opens_an_sse_stream(client, token):
+    response = generate(client, token, HTMX)
+    assert response.status_code == 200
+    assert 'hx-sse:connect="/reports/run?year=2026&amp;region=all"' in response.text
+    assert 'hx-sse:close="done"' in response.text
+    assert "0 of 12 months" in response.text
+    assert '<option selected value="2026">' in response.text
+
+
+def test_generate_json_says_where_the_stream_is(client, token):
+    response = generate(client, token, {"Accept": "application/json"}, year="2025")
+    assert response.status_code == 200
+    assert response.json["data"]["stream_url"] == "/reports/run?year=2025&region=all"
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_generate_invalid_year(client, token, headers):
+    response = generate(client, token, headers, year="1999")
+    assert response.status_code == 422
+    assert "Not a valid choice." in response.text
+    assert "hx-sse:connect" not in response.text
+
+
+def test_report_page_streams_every_month(client, token):
+    response = client.get(RUN)
+    assert response.status_code == 200
+    assert response.is_streamed
+    html = response.text
+    for month in ("January 2026", "June 2026", "December 2026"):
+        assert month in html
+    assert "Done: 12 of 12 months" in html
+    assert html.index("January 2026") < html.index("1 of 12 months")
+    assert html.index("1 of 12 months") < html.index("December 2026")
+    assert "Year total:" in html
+    assert html.rstrip().endswith("</html>")
+
+
+def test_report_ndjson_one_line_per_month(client, token):
+    response = client.get(RUN, headers={"Accept": "application/x-ndjson"})
+    assert response.mimetype == "application/x-ndjson"
+    rows = [json.loads(line) for line in response.text.splitlines()]
+    assert [r["section"] for r in rows] == list(range(1, 13))
+    assert rows[0]["month"] == "January 2026"
+    assert all(r["of"] == 12 for r in rows)
+    assert sum(r["orders"] for r in rows) > 0
+
+
+def test_report_ndjson_region_filter(client, token):
+    every = client.get(RUN, headers={"Accept": "application/x-ndjson"}).text
+    north = client.get(
+        "/reports/run?year=2026&region=north",
+        headers={"Accept": "application/x-ndjson"},
+    ).text
+    orders = [
+        sum(json.loads(x)["orders"] for x in t.splitlines()) for t in (every, north)
+    ]
+    assert 0 < orders[1] < orders[0]
+
+
+def test_report_sse_messages(client, token):
+    response = client.get(RUN, headers={"Accept": "text/html, text/event-stream"})
+    assert response.mimetype == "text/event-stream"
+    messages = response.text.split("\n\n")
+    data = [m for m in messages if m.startswith("data:")]
+    assert len(data) == 12
+    assert "1 of 12 months" in data[0]
+    assert "Done: 12 of 12 months" in data[-1]
+    assert "event: done" in response.text
+
+
+@pytest.mark.parametrize(
+    "query", ["year=1999&region=all", "year=2026&region=moon", "year=abc"]
+)
+def test_report_stream_checks_its_parameters(client, token, query):
+    assert client.get(f"/reports/run?{query}").status_code == 400
+
+
+def test_closing_the_connection_stops_the_work(app, client, token):
+    """A real server: the client reads one month and hangs up; the producer stops."""
+    app.config["SITE_REPORT_SECTION_DELAY"] = 0.1
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    ended = threading.Event()
+    seen = {}
+
+    def record(sender, produced, complete):
+        seen.update(produced=produced, complete=complete)
+        ended.set()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with stream_closed.connected_to(record, app):
+            with socket.create_connection(("127.0.0.1", server.server_port)) as conn:
+                conn.sendall(
+                    f"GET {RUN} HTTP/1.1\r\nHost: localhost\r\n"
+                    "Accept: application/x-ndjson\r\n"
+                    f"Cookie: session={cookie.value}\r\n\r\n".encode()
+                )
+                received = b""
+                while b'"section":1,' not in received:
+                    chunk = conn.recv(4096)
+                    assert chunk, "the server closed the stream early"
+                    received += chunk
+            # The client is gone; the server notices at its next write.
+            assert ended.wait(10), "the producer never stopped"
+    finally:
+        server.shutdown()
+        thread.join(5)
+    assert seen["complete"] is False
+    assert seen["produced"] <= 6, seen
