@@ -10,6 +10,9 @@ Traffic, per request picked at random:
 * 15 % actions with validation errors (htmx, answered 422: an intended 4xx);
 * 10 % successful actions that create a user and revalidate the "users" tag.
 
+Every post carries a new submission key (``_sa_key``), as a freshly rendered form
+would, so each one claims and records its key in Redis.
+
 A janitor removes the users the run created every second, so the cached page
 stays the same size however long the run is. Prints throughput, p50/p99
 latency, the status codes, the error count (anything but the intended answer,
@@ -146,8 +149,10 @@ class Traffic:
             "HX-Request": "true",
             "Content-Type": "application/x-www-form-urlencoded",
         }
+        # Each post is a new submission, as from a freshly rendered form: its own key.
+        fields = self.fields | {"_sa_key": secrets.token_urlsafe(18)}
         if roll < 0.90:
-            body = self.fields | {"name": "x", "email": "not an email", "role": "user"}
+            body = fields | {"name": "x", "email": "not an email", "role": "user"}
             return (
                 "action invalid",
                 "POST",
@@ -157,7 +162,7 @@ class Traffic:
                 422,
             )
         n = next(self.serial)
-        body = self.fields | {
+        body = fields | {
             "name": f"Load {n}",
             "email": f"load-{self.run_id}-{n}@example.com",
             "role": "user",
