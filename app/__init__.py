@@ -11,11 +11,11 @@ from flask import Flask
 from flask_server_actions import ServerActions
 from flask_server_actions import taint
 from flask_server_actions.sqlalchemy import session_transaction
+from flask_server_actions.sqlalchemy import unavailable_errors
 
+from . import deploy
+from . import settings
 from .models import db
-from .models import seed_database
-from .models import seed_posts
-from .models import seed_sales
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,19 +30,23 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-not-secret"),
-        SITE_CONTACT_RATE_LIMIT="10/minute",
+        settings.from_environment(os.environ, app.instance_path),
+        SITE_CONTACT_RATE_LIMIT=os.environ.get("CONTACT_RATE_LIMIT", "10/minute"),
+        SERVER_ACTIONS_RESUBMIT_TEMPLATE="resubmit.html",
         # /reports computes a month this often (seconds), so the stream is visible.
         SITE_REPORT_SECTION_DELAY=0.25,
-        SQLALCHEMY_DATABASE_URI=os.environ.get(
-            "DATABASE_URL", f"sqlite:///{Path(app.instance_path) / 'site.db'}"
-        ),
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
+    settings.configure_logging(app.config["LOG_LEVEL"])
 
     db.init_app(app)
-    ServerActions(app, transaction=session_transaction(db.session))
+    ServerActions(
+        app,
+        transaction=session_transaction(db.session),
+        unavailable_errors=unavailable_errors(),
+    )
+    deploy.setup(app)
     # Whatever signs the sessions must never reach a page (too short a key
     # would match ordinary text; a real one is long).
     if len(str(app.config["SECRET_KEY"])) >= 8:
@@ -79,9 +83,10 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(reports.bp)
     app.register_blueprint(posts.bp)
 
-    with app.app_context():
-        db.create_all()
-        seed_database()
-        seed_sales()
-        seed_posts()
+    if app.config["SITE_CREATE_SCHEMA"]:
+        # Zero-setup SQLite; PostgreSQL and production use `flask db upgrade`
+        # and `flask seed`.
+        with app.app_context():
+            db.create_all()
+            deploy.seed_all()
     return app

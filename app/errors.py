@@ -19,6 +19,26 @@ _TEXT = {
 
 
 def register(app: Flask) -> None:
+    @app.errorhandler(500)
+    def server_error(exc: HTTPException) -> tuple[str, int]:
+        # Logged by Flask already; the page must not need the database.
+        title = "Something went wrong"
+        text = "Something went wrong on our side. Please try again in a moment."
+        return render_template(
+            "unavailable.html", code=500, title=title, text=text
+        ), 500
+
+    @app.errorhandler(503)
+    def unavailable(exc: HTTPException) -> tuple[str, int, dict[str, str]]:
+        seconds = int(getattr(exc, "retry_after", None) or 5)
+        title = "Busy for a moment"
+        text = (
+            "The site cannot reach its database right now. Nothing is lost:"
+            f" please try again in {seconds} seconds."
+        )
+        page = render_template("unavailable.html", code=503, title=title, text=text)
+        return page, 503, {"Retry-After": str(seconds)}
+
     @app.errorhandler(403)
     @app.errorhandler(404)
     @app.errorhandler(405)

@@ -14,6 +14,7 @@ from .cache import current_cache as current_cache
 from .datacache import cached as cached
 from .errors import ActionError as ActionError
 from .errors import CrossOriginRequest as CrossOriginRequest
+from .errors import ServiceUnavailable as ServiceUnavailable
 from .errors import TaintedValueError as TaintedValueError
 from .errors import UnknownAction as UnknownAction
 from .extension import ServerActions as ServerActions
@@ -26,6 +27,8 @@ from .policies import allow as allow
 from .revalidation import refresh as refresh
 from .revalidation import revalidate_path as revalidate_path
 from .revalidation import revalidate_tag as revalidate_tag
+from .security import DEFAULT_CSP as DEFAULT_CSP
+from .security import security_headers as security_headers
 from .state import ActionState as ActionState
 from .state import redirect_to as redirect_to
 from .taint import Secret as Secret
@@ -45,11 +48,13 @@ __all__ = [
     "ActionError",
     "ActionState",
     "CrossOriginRequest",
+    "DEFAULT_CSP",
     "HtmxDetails",
     "Policy",
     "Secret",
     "ServerActions",
     "TaintedValueError",
+    "ServiceUnavailable",
     "UnknownAction",
     "action",
     "all_actions",
@@ -65,6 +70,7 @@ __all__ = [
     "refresh",
     "revalidate_path",
     "revalidate_tag",
+    "security_headers",
     "render_page",
     "response_mode",
     "secret",

@@ -16,6 +16,7 @@ from flask import g
 from flask import jsonify
 from flask import make_response
 from flask import redirect
+from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
@@ -33,8 +34,10 @@ from .bodycheck import UnreadableBody
 from .bodycheck import body_refused
 from .bodycheck import repeated_fields
 from .boundary import masked_failure
+from .cache import CacheUnavailable
 from .errors import ActionError
 from .errors import CrossOriginRequest
+from .errors import ServiceUnavailable
 from .errors import UnknownAction
 from .errors import describe
 from .forms import FORM_FIELD
@@ -336,6 +339,23 @@ def _bind_form(act: Action) -> FlaskForm | None:
     return act.form_class(meta={"csrf": False})
 
 
+def unavailable_errors() -> tuple[type[Exception], ...]:
+    """The exception classes that mean "a backend is down or busy" (503)."""
+    ext = current_app.extensions.get("server_actions")
+    return (CacheUnavailable, *getattr(ext, "unavailable_errors", ()))
+
+
+def retry_after_seconds() -> int:
+    """How long a 503 asks the client to wait (``SERVER_ACTIONS_RETRY_AFTER``)."""
+    return int(current_app.config.get("SERVER_ACTIONS_RETRY_AFTER", 5))
+
+
+def _unavailable_state(exc: ServiceUnavailable) -> ActionState:
+    return ActionState.failure(
+        describe(exc), status=503, data={"retry_after": exc.seconds}
+    )
+
+
 def _authorize(act: Action, form: FlaskForm | None, *, after_validation: bool) -> None:
     policy = act.policy
     if policy.is_public:
@@ -399,6 +419,8 @@ def execute(
                     raise _RollBack(state)
         except _RollBack as rolled_back:
             state = rolled_back.state
+        # From here on a failure must not claim that nothing was saved.
+        g._server_actions_committed = state.ok
         if state.ok and not act.reset:
             state = dataclasses.replace(state, reset=False)
     except ActionError as exc:
@@ -408,6 +430,9 @@ def execute(
         _show_errors_on_fields(form, exc.errors)
     except HTTPException:
         raise
+    except unavailable_errors() as exc:
+        logger.warning("Action %s: a backend is unavailable: %s", act.endpoint, exc)
+        state = _unavailable_state(ServiceUnavailable(retry_after_seconds()))
     except Exception as exc:  # noqa: BLE001 - masked for the user, logged in full
         state = masked_failure(act, exc)
     if not state.ok:
@@ -546,6 +571,8 @@ def respond(
             return _finish(login)
 
     g._server_actions_submission = Submission(act.endpoint, form_id, form, state)
+    if state.status == 503:
+        return _finish(_respond_unavailable(act, state, form_id, mode))
     if mode == "htmx":
         form_html, oob_html = _render_for_htmx(act, form_block_name(form_id), keep_dom)
         if form_html is not None:
@@ -558,6 +585,119 @@ def respond(
         hx.reswap(response, "outerHTML")
         return _finish(response)
     return _finish(_render_whole_page(act, state))
+
+
+def _respond_unavailable(
+    act: Action, state: ActionState, form_id: str, mode: ResponseMode
+) -> Response:
+    """A 503 that keeps the input: the page may need the very backend that is down.
+
+    htmx callers keep their form exactly as typed; only its status area changes.
+    A plain browser gets the page again if it renders, else a small page with
+    the submitted values in a form that posts them again.
+    """
+    if mode == "htmx":
+        response = make_response(str(status_area(form_id, state)), 503)
+        hx.retarget(response, f"#{form_id}-status")
+        hx.reswap(response, "outerHTML")
+    else:
+        try:
+            response = _render_whole_page(act, state)
+        except unavailable_errors():
+            response = make_response(_resubmit_page(state), 503)
+        response.status_code = 503
+    response.headers["Retry-After"] = str(
+        state.data.get("retry_after", retry_after_seconds())
+    )
+    return response
+
+
+def _resubmit_page(state: ActionState) -> str:
+    """A page with the message and the user's input, ready to be sent again.
+
+    ``SERVER_ACTIONS_RESUBMIT_TEMPLATE`` names the app's own template for it; it
+    gets ``title``, ``message``, ``action`` (the URL to post to) and ``fields``
+    (``name``, ``value``, ``hidden``) and must not need the database.
+    """
+    fields: list[dict[str, t.Any]] = []
+    for name, value in request.form.items(multi=True):
+        # The toolkit's fields and the token go back as they came; the user's
+        # own fields only if the state kept them (never passwords or files).
+        hidden = name.startswith("_") or name == "csrf_token"
+        if hidden or name in state.values:
+            fields.append({"name": name, "value": value, "hidden": hidden})
+    context = {
+        "title": "Not saved yet",
+        "message": state.message or "",
+        "action": request.path,
+        "fields": fields,
+    }
+    template = current_app.config.get("SERVER_ACTIONS_RESUBMIT_TEMPLATE")
+    if template:
+        return render_template(template, **context)
+    css = url_for("server_actions.static", filename="server-actions.css")
+    controls = []
+    for n, f in enumerate(fields):
+        name, value = escape(f["name"]), escape(f["value"])
+        if f["hidden"]:
+            controls.append(f'<input type="hidden" name="{name}" value="{value}">')
+            continue
+        control = (
+            f'<textarea id="sa-resubmit-{n}" name="{name}" rows="5">{value}</textarea>'
+            if "\n" in f["value"] or len(f["value"]) > 80
+            else f'<input id="sa-resubmit-{n}" name="{name}" value="{value}">'
+        )
+        controls.append(f'<p><label for="sa-resubmit-{n}">{name}</label> {control}</p>')
+    return (
+        '<!doctype html><html lang="en"><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="stylesheet" href="{css}"><title>Not saved yet</title>'
+        "<main><h1>Not saved yet</h1>"
+        f'<p role="alert">{escape(state.message or "")}</p>'
+        f'<form method="post" action="{escape(request.path)}">{"".join(controls)}'
+        '<button type="submit">Try again</button></form></main></html>'
+    )
+
+
+def _saved_but_not_shown(act: Action, seconds: int) -> Response:
+    message = (
+        "Saved. The page could not be refreshed just now;"
+        f" reload it in {seconds} seconds to see the change."
+    )
+    if response_mode() == "htmx":
+        form_id = _submitted_form_id(act)
+        response = make_response(
+            str(status_area(form_id, ActionState.success(message))), 200
+        )
+        hx.retarget(response, f"#{form_id}-status")
+        hx.reswap(response, "outerHTML")
+        return _finish(response)
+    flash(message, "success")
+    return _finish(redirect(_page_path_for(act) or "/", 303))
+
+
+def respond_unavailable(exc: Exception) -> BaseResponse:
+    """Error handler for :attr:`ServerActions.unavailable_errors`: a 503, never a 500.
+
+    An action answers in its form (input kept); any other request gets the
+    app's 503 page (``@app.errorhandler(503)``) with ``Retry-After``.
+    """
+    logger.warning("A backend is unavailable: %s", exc)
+    unavailable = ServiceUnavailable(retry_after_seconds())
+    act = request_action()
+    if act is not None and g.get("_server_actions_committed"):
+        # The action's work was saved; only the page around it failed to render.
+        return _saved_but_not_shown(act, unavailable.seconds)
+    if act is not None:
+        result = respond_to_http_error(unavailable)
+        if isinstance(result, Response):
+            return result
+    response = current_app.handle_http_exception(unavailable)
+    if isinstance(response, HTTPException):
+        return unavailable.get_response()
+    response = current_app.make_response(response)
+    response.headers["Retry-After"] = str(unavailable.seconds)
+    return response
 
 
 def _render_for_htmx(
@@ -594,12 +734,7 @@ def _render_whole_page(act: Action, state: ActionState) -> Response:
     except HTTPException:
         rv = None  # the page refuses this user; the message still needs a page
     if rv is None:
-        body = (
-            "<!doctype html><title>Not saved</title>"
-            f"<main><h1>Not saved</h1><p>{escape(state.message or '')}</p>"
-            '<p><a href="javascript:history.back()">Go back</a></p></main>'
-        )
-        return make_response(body, state.status)
+        return make_response(_resubmit_page(state), state.status)
     response = make_response(rv)
     if response.status_code == 200:
         response.status_code = state.status

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import Forbidden
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ServiceUnavailable as _ServiceUnavailable
 
 
 class ActionError(HTTPException):
@@ -47,6 +48,27 @@ class CrossOriginRequest(Forbidden):
         super().__init__()
         #: The ``Origin`` (or ``Sec-Fetch-Site``) value that was refused.
         self.origin = origin
+
+
+class ServiceUnavailable(_ServiceUnavailable):
+    """A backend the action needs (database, rate-limit store) is unreachable or busy.
+
+    Answered with status 503 and ``Retry-After``; inside an action the form keeps
+    what the user typed and says when to try again. Nothing was saved.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, retry_after: int = 5) -> None:
+        super().__init__(
+            description=(
+                "The site is busy for a moment, so nothing was saved. Your input is"
+                f" still here: please try again in {retry_after} seconds."
+            ),
+            retry_after=retry_after,
+        )
+        #: Seconds after which a retry is likely to work.
+        self.seconds = retry_after
 
 
 class UnknownAction(LookupError):
@@ -96,6 +118,7 @@ __all__: t.Final = [
     "ActionError",
     "CrossOriginRequest",
     "MissingBlock",
+    "ServiceUnavailable",
     "TaintedValueError",
     "UnknownAction",
     "describe",

@@ -8,11 +8,13 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from .actions import respond_to_http_error
+from .actions import respond_unavailable
 from .bodycheck import check_body
 from .boundary import DEFAULT_TEMPLATE
 from .boundary import restore_after_failure
 from .buttons import action_button
 from .cache import EXTENSION_KEY
+from .cache import CacheUnavailable
 from .cache import create_cache
 from .cli import actions_command
 from .forms import csrf_headers
@@ -41,6 +43,10 @@ class ServerActions:
         actions.init_app(app)
 
     :param app: the application to set up now, if any.
+    :param unavailable_errors: exception classes that mean a backend is
+        unreachable or locked; an action that meets one answers 503 with
+        ``Retry-After`` (``SERVER_ACTIONS_RETRY_AFTER``) and keeps the input,
+        and so does any page that raises one.
     :param transaction: a factory of context managers that each action runs
         inside, e.g. :func:`flask_server_actions.sqlalchemy.session_transaction`.
         A failure inside rolls it back.
@@ -53,9 +59,13 @@ class ServerActions:
         app: Flask | None = None,
         *,
         transaction: TransactionFactory | None = None,
+        unavailable_errors: tuple[type[Exception], ...] = (),
     ) -> None:
         #: Runs each action in one transaction, when given.
         self.transaction = transaction
+        #: Exceptions that mean "a backend is down or busy, retry soon" (503),
+        #: e.g. :data:`flask_server_actions.sqlalchemy.UNAVAILABLE_ERRORS`.
+        self.unavailable_errors = unavailable_errors
         if app is not None:
             self.init_app(app)
 
@@ -69,6 +79,14 @@ class ServerActions:
         # Signed bound arguments older than this (seconds) are refused.
         app.config.setdefault("SERVER_ACTIONS_BIND_MAX_AGE", 7 * 24 * 3600)
         app.config.setdefault("SERVER_ACTIONS_RATELIMIT_STORAGE_URI", None)
+        # When the rate-limit store is down: "open" lets requests through,
+        # "closed" refuses actions with 503 until it is back.
+        app.config.setdefault("SERVER_ACTIONS_RATELIMIT_FAIL", "open")
+        # Seconds a 503 (backend down or locked) asks the client to wait.
+        app.config.setdefault("SERVER_ACTIONS_RETRY_AFTER", 5)
+        # The page that offers a failed submission again when the form's own
+        # page cannot render (its database is down); None for a built-in one.
+        app.config.setdefault("SERVER_ACTIONS_RESUBMIT_TEMPLATE", None)
         # How many proxies in front of the app append to X-Forwarded-For.
         app.config.setdefault("SERVER_ACTIONS_TRUSTED_PROXIES", 0)
         # Next.js caps server action bodies at 1 MB by default; so do we.
@@ -125,4 +143,10 @@ class ServerActions:
             )
         )
         app.register_error_handler(HTTPException, respond_to_http_error)
+        unavailable: tuple[type[Exception], ...] = (
+            CacheUnavailable,
+            *self.unavailable_errors,
+        )
+        for error in unavailable:
+            app.register_error_handler(error, respond_unavailable)
         app.cli.add_command(actions_command)

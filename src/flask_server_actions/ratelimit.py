@@ -3,17 +3,26 @@
 Keyed by the signed-in user, else by the client's address. Behind proxies, set
 ``SERVER_ACTIONS_TRUSTED_PROXIES`` to how many of them add to ``X-Forwarded-For``;
 only those entries are believed, so a client cannot forge its address.
+
+When the store is down, ``SERVER_ACTIONS_RATELIMIT_FAIL`` decides: ``"open"``
+(the default) lets requests through and logs the error, ``"closed"`` refuses
+limited actions with a 503 in the form, input kept, until the store is back.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import typing as t
 
 from flask import Flask
 from flask import current_app
+from flask import g
 from flask import request
 from flask_limiter import Limiter
+from werkzeug.exceptions import HTTPException
 
+from .errors import ServiceUnavailable
 from .policies import current_user
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -44,6 +53,8 @@ def rate_limit_key() -> str:
     return f"addr:{client_address()}"
 
 
+logger = logging.getLogger("flask_server_actions")
+
 #: Where the app keeps the Limiter that actions use.
 LIMITER_KEY: t.Final = "server_actions_limiter"
 
@@ -65,9 +76,24 @@ def create_limiter(app: Flask) -> Limiter:
             if app.config["SERVER_ACTIONS_CACHE"] == "redis" and redis_url
             else "memory://"
         )
+    fail = app.config["SERVER_ACTIONS_RATELIMIT_FAIL"]
+    if fail not in ("open", "closed"):
+        raise ValueError(
+            f"SERVER_ACTIONS_RATELIMIT_FAIL must be 'open' or 'closed', not {fail!r}."
+        )
+    options: dict[str, t.Any] = {}
+    if storage.startswith(("redis://", "rediss://", "redis+unix://")):
+        # A store that has gone away must fail fast, not hang the worker.
+        options = {"socket_connect_timeout": 1, "socket_timeout": 1}
     # No default limits: only actions that declare rate_limit= are limited.
     limiter = Limiter(
-        key_func=rate_limit_key, app=app, storage_uri=storage, headers_enabled=True
+        key_func=rate_limit_key,
+        app=app,
+        storage_uri=storage,
+        storage_options=options,
+        headers_enabled=True,
+        # Fail open: a broken store lets requests through (and is logged).
+        swallow_errors=fail == "open",
     )
     app.extensions[LIMITER_KEY] = limiter
     return limiter
@@ -87,12 +113,45 @@ def limit_action(state: BlueprintSetupState, act: Action) -> None:
     endpoint = f"{state.name_prefix}.{state.name}.{act.name}".lstrip(".")
     view = app.view_functions[endpoint]
     rate = act.rate_limit
+
+    @functools.wraps(view)
+    def counted(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        # Reaching the view means the limiter's store answered.
+        g._server_actions_limit_checked = True
+        return view(*args, **kwargs)
+
     limited = limiter.limit(
         rate,
         key_func=rate_limit_key,
         error_message=lambda: _message(rate() if callable(rate) else rate),
-    )(view)
-    app.view_functions[endpoint] = t.cast(t.Callable[..., t.Any], limited)
+    )(counted)
+    app.view_functions[endpoint] = _refuse_when_store_fails(limited, view)
+
+
+def _refuse_when_store_fails(
+    limited: t.Callable[..., t.Any], view: t.Callable[..., t.Any]
+) -> t.Callable[..., t.Any]:
+    """Fail closed: a store error before the view runs becomes a 503 in the form.
+
+    (Failing open needs nothing here: Flask-Limiter swallows the error.)
+    """
+    from .actions import respond_to_http_error
+    from .actions import retry_after_seconds
+
+    @functools.wraps(view)
+    def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        g._server_actions_limit_checked = False
+        try:
+            return limited(*args, **kwargs)
+        except HTTPException:
+            raise
+        except Exception as exc:
+            if g.get("_server_actions_limit_checked", True):
+                raise
+            logger.warning("Rate-limit store unavailable, refusing: %s", exc)
+            return respond_to_http_error(ServiceUnavailable(retry_after_seconds()))
+
+    return guarded
 
 
 def _message(rate: str) -> str:

@@ -15,6 +15,23 @@ class _Session(t.Protocol):
     def rollback(self) -> None: ...
 
 
+def unavailable_errors() -> tuple[type[Exception], ...]:
+    """SQLAlchemy's "database locked or unreachable" errors, for ``unavailable_errors=``.
+
+    ::
+
+        ServerActions(app, transaction=session_transaction(db.session),
+                      unavailable_errors=unavailable_errors())
+
+    ``OperationalError`` covers a locked SQLite file and a PostgreSQL server that
+    refuses connections; ``TimeoutError`` a connection pool with none free.
+    """
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    return (OperationalError, PoolTimeout)
+
+
 def session_transaction(
     session: _Session,
 ) -> t.Callable[[], contextlib.AbstractContextManager[None]]:

@@ -1,0 +1,270 @@
+"""Faults for real: Redis stopped and restarted, the database locked or unreachable.
+
+Every server here is a real gunicorn process and the Redis is this test's own
+``redis-server`` on a free port (the machine's shared one is never touched).
+Nothing may answer a raw 500, nothing typed may be lost, nothing written twice.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import uuid
+
+import pytest
+
+from tests.services import unavailable_service
+from tests.site_servers import Browser
+from tests.site_servers import flask_cli
+from tests.site_servers import free_port
+from tests.site_servers import hidden_fields
+from tests.site_servers import site_env
+from tests.site_servers import start_site
+from tests.site_servers import stop
+from tests.site_servers import wait_for_port
+
+
+class OwnRedis:
+    """A redis-server of this test's own, without persistence, that can be stopped."""
+
+    def __init__(self, directory: str) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            unavailable_service("redis-server is not installed")
+        self.binary = str(binary)
+        self.directory = directory
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.directory,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.proc, "redis-server")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+
+def count(db_file, query: str, *params: object) -> int:
+    with sqlite3.connect(db_file) as conn:
+        return int(conn.execute(query, params).fetchone()[0])
+
+
+@pytest.fixture(scope="module")
+def redis_servers(tmp_path_factory):
+    """Two servers on one SQLite file and one own Redis: limits fail open on A, closed on B."""
+    tmp = tmp_path_factory.mktemp("redis-fault")
+    redis_server = OwnRedis(str(tmp))
+    redis_server.start()
+    db_file = tmp / "site.db"
+    env = site_env(
+        DATABASE_URL=f"sqlite:///{db_file}",
+        REDIS_URL=redis_server.url,
+        CONTACT_RATE_LIMIT="100/hour",
+        SITE_INSTANCE_PATH=str(tmp),
+    )
+    flask_cli(env, "db", "upgrade")
+    flask_cli(env, "seed")
+    procs = []
+    try:
+        fail_open, a = start_site(env | {"RATELIMIT_FAIL": "open"})
+        procs.append(fail_open)
+        fail_closed, b = start_site(env | {"RATELIMIT_FAIL": "closed"})
+        procs.append(fail_closed)
+        yield a, b, redis_server, db_file
+    finally:
+        for proc in procs:
+            stop(proc)
+        redis_server.stop()
+
+
+def contact(browser: Browser, url: str, sender: str, *, htmx: bool = True, key=True):
+    fields = hidden_fields(browser.get(url + "/contact").text, "/contact/send")
+    if not key:
+        # As an API client would post: no submission key, so only the limiter runs.
+        fields.pop("_sa_key", None)
+    message = {
+        "name": "Faulty Tester",
+        "email": sender,
+        "message": "Kept while Redis is away.",
+    }
+    return browser.post(url + "/contact/send", fields | message, htmx=htmx)
+
+
+def messages_from(db_file, sender: str) -> int:
+    return count(
+        db_file, "SELECT count(*) FROM contact_messages WHERE email = ?", sender
+    )
+
+
+def users_named(db_file, email: str) -> int:
+    return count(db_file, "SELECT count(*) FROM users WHERE email = ?", email)
+
+
+def test_redis_going_away_and_coming_back(redis_servers):
+    a, b, redis_server, db_file = redis_servers
+    browser = Browser()
+    assert browser.get(a + "/users").status == 200
+    assert contact(browser, a, "before@example.com").status == 200
+    fields = hidden_fields(browser.get(a + "/users").text, "/users/create")
+    assert "_sa_key" in fields
+    typed = {
+        "name": "Made Around Redis",
+        "email": "around-redis@example.com",
+        "role": "user",
+    }
+
+    redis_server.stop()
+    # Caches fall back to rendering fresh.
+    page = browser.get(a + "/users")
+    assert page.status == 200
+    assert "Ada Lovelace" in page.text
+    # A submission key cannot be recorded: 503 with a retry hint, input kept, no write.
+    refused = browser.post(a + "/users/create", fields | typed)
+    assert refused.status == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert "try again in 5 seconds" in refused.text
+    refused_plain = browser.post(a + "/users/create", fields | typed, htmx=False)
+    assert refused_plain.status == 503
+    assert 'value="around-redis@example.com"' in refused_plain.text
+    assert users_named(db_file, "around-redis@example.com") == 0
+    # Rate limits fail open on A: a keyless post is sent.
+    assert contact(browser, a, "open@example.com", key=False).status == 200
+    assert messages_from(db_file, "open@example.com") == 1
+    # ... and closed on B: 503 with a retry hint, the input kept, nothing sent.
+    closed = contact(browser, b, "closed@example.com", htmx=False, key=False)
+    assert closed.status == 503
+    assert closed.headers["Retry-After"] == "5"
+    assert "try again in 5 seconds" in closed.text
+    assert "Kept while Redis is away." in closed.text
+    assert 'value="closed@example.com"' in closed.text
+    assert messages_from(db_file, "closed@example.com") == 0
+
+    redis_server.start()
+    # The site recovers by itself. The refused submission goes through once,
+    # whichever server gets it, however often it is sent.
+    first = browser.post(b + "/users/create", fields | typed)
+    assert first.status == 200, first.text
+    again = browser.post(a + "/users/create", fields | typed)
+    assert again.status == 200
+    assert again.headers.get("X-Submission-Replayed") == "1"
+    assert users_named(db_file, "around-redis@example.com") == 1
+    assert contact(browser, b, "closed@example.com").status == 200
+    assert messages_from(db_file, "closed@example.com") == 1
+    assert "Made Around Redis" in browser.get(a + "/users").text
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("db-fault")
+    db_file = tmp / "site.db"
+    env = site_env(
+        DATABASE_URL=f"sqlite:///{db_file}",
+        CACHE_BACKEND="filesystem",
+        CACHE_DIR=str(tmp / "cache"),
+        DATABASE_TIMEOUT="1",
+        SITE_INSTANCE_PATH=str(tmp),
+    )
+    flask_cli(env, "db", "upgrade")
+    flask_cli(env, "seed")
+    proc, url = start_site(env)
+    try:
+        yield url, db_file
+    finally:
+        stop(proc)
+
+
+def test_a_locked_database_answers_503_and_keeps_the_input(sqlite_server):
+    url, db_file = sqlite_server
+    browser = Browser()
+    # The token and form fields, from a page that never reads the database
+    # (/users would put its regions in the cache before the lock).
+    token = hidden_fields(browser.get(url + "/contact").text, "/contact/send")
+    fields = token | {"_sa_page": "/users", "_sa_form": "users-create-user"}
+    typed = {"name": "Patient Person", "email": "patient@example.com", "role": "admin"}
+
+    lock = sqlite3.connect(db_file, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        page = browser.get(url + "/users")
+        assert page.status == 503
+        assert page.headers["Retry-After"] == "5"
+        assert "try again in 5 seconds" in page.text
+
+        htmx = browser.post(url + "/users/create", fields | typed)
+        assert htmx.status == 503
+        assert htmx.headers["Retry-After"] == "5"
+        # Only the status area comes back: the form in the browser keeps its input.
+        assert "users-create-user-status" in htmx.text
+        assert "try again in 5 seconds" in htmx.text
+
+        plain = browser.post(url + "/users/create", fields | typed, htmx=False)
+        assert plain.status == 503
+        assert 'value="Patient Person"' in plain.text
+        assert 'value="patient@example.com"' in plain.text
+        resubmit = hidden_fields(plain.text, "/users/create")
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+    assert (
+        count(
+            db_file, "SELECT count(*) FROM users WHERE email = ?", "patient@example.com"
+        )
+        == 0
+    )
+    # The "Try again" form posts the same input once the database answers.
+    again = browser.post(url + "/users/create", resubmit | typed, htmx=False)
+    assert again.status == 200, again.text
+    assert "Patient Person" in again.text
+    assert (
+        count(
+            db_file, "SELECT count(*) FROM users WHERE email = ?", "patient@example.com"
+        )
+        == 1
+    )
+
+
+def test_an_unreachable_database_answers_503_and_keeps_the_input(tmp_path):
+    env = site_env(
+        # Nothing listens there: connections are refused.
+        DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/site",
+        CACHE_BACKEND="filesystem",
+        CACHE_DIR=str(tmp_path / "cache"),
+        SITE_INSTANCE_PATH=str(tmp_path),
+    )
+    proc, url = start_site(env)
+    try:
+        browser = Browser()
+        page = browser.get(url + "/users")
+        assert page.status == 503
+        assert page.headers["Retry-After"] == "5"
+        sender = f"unreachable-{uuid.uuid4().hex[:6]}@example.com"
+        sent = contact(browser, url, sender, htmx=False)
+        assert sent.status == 503
+        assert f'value="{sender}"' in sent.text
+        assert "Kept while Redis is away." in sent.text
+    finally:
+        stop(proc)
