@@ -115,6 +115,8 @@ def index() -> str:
     rule="/likes/like",
     max_body="4 KB",
     rate_limit="60/minute",
+    # Clicks are queued on purpose (hx-sync "queue all"): a repeat is another like.
+    once=False,
 )
 def like(key: str) -> ActionState:
     """The seed's ``incrementLike``: one more like, atomically."""

@@ -115,6 +115,7 @@ class Action:
         bind: tuple[str, ...] = (),
         max_body: int | None = None,
         rate_limit: str | t.Callable[[], str] | None = None,
+        once: bool = True,
     ) -> None:
         #: The function the developer wrote.
         self.func = func
@@ -139,6 +140,8 @@ class Action:
         #: A Flask-Limiter rate such as ``"10/minute"`` (or a callable returning one),
         #: counted per user or client address.
         self.rate_limit = rate_limit
+        #: Whether each rendered form's submission key is applied once (see ``submissions``).
+        self.once = once
         self.__doc__ = func.__doc__
         self.__name__ = func.__name__
         self.__module__ = func.__module__
@@ -204,6 +207,7 @@ def action(
     bind: t.Iterable[str] = (),
     max_body: int | str | None = None,
     rate_limit: str | t.Callable[[], str] | None = None,
+    once: bool = True,
     **options: t.Any,
 ) -> t.Callable[[_A], Action]:
     """Register the decorated function as a server action on ``bp``.
@@ -226,6 +230,9 @@ def action(
     :param rate_limit: a Flask-Limiter rate such as ``"10/minute"``, counted per
         signed-in user or client address; a breach answers 429 in the form and the
         action does not run.
+    :param once: ``False`` for actions where sending the same form again is meant
+        to act again (a like button whose clicks are queued): its forms carry no
+        submission key, so repeats are not replayed.
     """
     if "methods" in options:
         raise TypeError("Use the 'route' decorator to use the 'methods' argument.")
@@ -250,6 +257,7 @@ def action(
             bind=tuple(bind),
             max_body=parse_size(max_body) if max_body is not None else None,
             rate_limit=rate_limit,
+            once=once,
         )
         bp.post(act.rule, endpoint=view_name, **options)(act.as_view())
         bp.record_once(lambda state: limit_action(state, act))
@@ -459,7 +467,7 @@ def handle_request(act: Action, view_args: Mapping[str, t.Any]) -> Response:
     g._server_actions_page_path = _submitted_page_path()
     try:
         check_origin()
-        key = SubmissionKey.from_request(act.endpoint)
+        key = SubmissionKey.from_request(act.endpoint) if act.once else None
         if key is None:
             state, form = execute(act, view_args)
             return respond(act, state, form)

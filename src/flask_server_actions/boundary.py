@@ -129,7 +129,7 @@ def try_again(act: Action, form_id: str, values: Mapping[str, t.Any]) -> Markup:
         f'<form class="sa-retry" action="{url}" method="post" hx-post="{url}"'
         f' hx-target="#{escape(form_id)}" hx-swap="outerHTML" hx-sync="this:drop"'
         f' hx-disable="find [type=submit]">'
-        f"{hidden_fields(form_id, **{RETRY_FIELD: '1'})}{inputs}"
+        f"{hidden_fields(form_id, key=False, **{RETRY_FIELD: '1'})}{inputs}"
         '<button type="submit" class="sa-submit sa-retry__button">'
         '<span class="sa-submit__idle">Try again</span></button></form>'
     )

@@ -80,7 +80,7 @@ def action_button(
     extra = {KIND_FIELD: "button"}
     if act.bind:
         extra[BOUND_FIELD] = sign_arguments(endpoint, values)
-    hidden = hidden_fields(form_id, **extra)
+    hidden = hidden_fields(form_id, key=act.once, **extra)
     css = " ".join(c for c in ("sa-button-form", class_) if c)
     attrs = {
         "id": form_id,

@@ -192,16 +192,17 @@ def state_for(endpoint: str, form_id: str) -> ActionState | None:
     return pop_state(form_id)
 
 
-def hidden_fields(form_id: str, **extra: str) -> Markup:
+def hidden_fields(form_id: str, *, key: bool = True, **extra: str) -> Markup:
     """The CSRF token, the page the form is on, the form's id, and ``extra`` fields.
 
-    Every call writes a fresh one-time submission key (see ``submissions``).
+    With ``key``, every call writes a fresh one-time submission key (see
+    ``submissions``).
     """
     fields = {
         "csrf_token": generate_csrf(),
         PAGE_FIELD: page_path(),
         FORM_FIELD: form_id,
-        KEY_FIELD: new_key(),
+        **({KEY_FIELD: new_key()} if key else {}),
         **extra,
     }
     return Markup(
@@ -328,7 +329,7 @@ def render_action_form(
             pending=options.get("optimistic_pending"),
         ),
     }
-    hidden = hidden_fields(form_id)
+    hidden = hidden_fields(form_id, key=action.once)
     return Markup(
         f"<form {_attrs(attrs)}>{hidden}{status_area(form_id, state)}{body}</form>"
     )
