@@ -50,6 +50,29 @@
     if (form) form.removeAttribute("aria-busy");
   });
 
+  // A submission key stands for one submission. Once the server has applied
+  // one (a 2xx answer), a form that stays on the page (a button whose answer
+  // only fills its status area) gets a fresh key, so the next click is a new
+  // submission rather than a replay of the last one. Repeats sent while the
+  // first was in flight still carry the old key, and the server writes once.
+  function freshKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map
+      .call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); })
+      .join("");
+  }
+
+  document.addEventListener("htmx:after:request", function (evt) {
+    var ctx = evt.detail && evt.detail.ctx;
+    var status = ctx && ctx.response && ctx.response.status;
+    var source = ctx && ctx.sourceElement;
+    var form = source && source.closest ? source.closest("form") : null;
+    if (!form || !(status >= 200 && status < 300)) return;
+    var key = form.querySelector('input[name="_sa_key"]');
+    if (key) key.value = freshKey();
+  });
+
   // Elements named by hx-indicator (a search's results, say) are aria-busy
   // while any request they indicate is in flight. Counted, because with
   // hx-sync "replace" the aborted request ends after its successor began.
