@@ -153,7 +153,10 @@ def page(browser, site, js):
     page = context.new_page()
     page.set_default_timeout(10_000)
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc) + str(getattr(exc, "stack", ""))))
+    page.on(
+        "pageerror",
+        lambda exc: errors.append(str(exc) + str(getattr(exc, "stack", ""))),
+    )
     # Chromium reports every Content-Security-Policy violation on the console.
     violations: list[str] = []
     page.on(
