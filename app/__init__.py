@@ -32,6 +32,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.config.from_mapping(
         settings.from_environment(os.environ, app.instance_path),
         SITE_CONTACT_RATE_LIMIT=os.environ.get("CONTACT_RATE_LIMIT", "10/minute"),
+        # Password guesses per client address (or account) and minute.
+        SITE_SIGN_IN_RATE_LIMIT=os.environ.get("SIGN_IN_RATE_LIMIT", "10/minute"),
         SERVER_ACTIONS_RESUBMIT_TEMPLATE="resubmit.html",
         # /reports computes a month this often (seconds), so the stream is visible.
         SITE_REPORT_SECTION_DELAY=0.25,

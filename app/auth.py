@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import current_app
 from flask import request
 from flask_login import LoginManager
 from flask_login import login_user
@@ -51,7 +52,15 @@ def sign_in_page() -> str:
     )
 
 
-@action(bp, page=sign_in_page, form=SignInForm, allow=allow.public, rule="/sign-in")
+@action(
+    bp,
+    page=sign_in_page,
+    form=SignInForm,
+    allow=allow.public,
+    rule="/sign-in",
+    # Slows password guessing: a breach answers 429 in the form.
+    rate_limit=lambda: str(current_app.config["SITE_SIGN_IN_RATE_LIMIT"]),
+)
 def sign_in(form: SignInForm) -> ActionState:
     user = db.session.scalar(db.select(User).where(User.email == form.email.data))
     hashed = (

@@ -50,3 +50,14 @@ def test_sign_out_when_signed_out_sends_to_sign_in(client):
     result = client.submit("auth.sign_out", mode="plain", page="/")
     assert result.status == 303
     assert result.redirect.startswith("/sign-in?next=")
+
+
+def test_the_eleventh_sign_in_attempt_in_a_minute_is_refused(client):
+    for _ in range(10):
+        assert sign_in(client, ADMIN[0], "wrong guess").status_code == 400
+    result = client.submit(
+        "auth.sign_in", mode="htmx", email=ADMIN[0], password=ADMIN[1]
+    )
+    assert result.status == 429
+    assert "Too many requests" in result.message
+    assert 'value="ada@example.com"' in result.fragment  # the email is kept
