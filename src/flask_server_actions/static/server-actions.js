@@ -73,6 +73,27 @@
     if (key) key.value = freshKey();
   });
 
+  // Search as you type without eval (a Content-Security-Policy forbids htmx's
+  // trigger filters): a field with data-sa-min-length="3" lets a request that
+  // typing triggered go only when the field is empty or has 3 characters or
+  // more. An explicit submit always goes; the server answers short queries.
+  document.addEventListener("htmx:config:request", function (evt) {
+    var ctx = evt.detail && evt.detail.ctx;
+    var source = ctx && ctx.sourceElement;
+    var trigger = ctx && ctx.sourceEvent;
+    if (!source || !source.querySelectorAll || (trigger && trigger.type === "submit")) return;
+    var fields = Array.prototype.slice.call(source.querySelectorAll("[data-sa-min-length]"));
+    if (source.matches && source.matches("[data-sa-min-length]")) fields.push(source);
+    for (var i = 0; i < fields.length; i++) {
+      var length = (fields[i].value || "").trim().length;
+      var min = parseInt(fields[i].getAttribute("data-sa-min-length"), 10) || 0;
+      if (length > 0 && length < min) {
+        evt.preventDefault();
+        return;
+      }
+    }
+  });
+
   // Elements named by hx-indicator (a search's results, say) are aria-busy
   // while any request they indicate is in flight. Counted, because with
   // hx-sync "replace" the aborted request ends after its successor began.
