@@ -628,7 +628,11 @@ def _resubmit_page(state: ActionState) -> str:
     (``name``, ``value``, ``hidden``) and must not need the database.
     """
     fields: list[dict[str, t.Any]] = []
-    for name, value in request.form.items(multi=True):
+    try:
+        posted = list(request.form.items(multi=True))
+    except HTTPException:  # the body could not be read (too large, malformed)
+        posted = []
+    for name, value in posted:
         # The toolkit's fields and the token go back as they came; the user's
         # own fields only if the state kept them (never passwords or files).
         hidden = name.startswith("_") or name == "csrf_token"

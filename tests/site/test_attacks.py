@@ -299,8 +299,10 @@ def _method(method: str) -> AttackFn:
         if method == "GET":
             response = target.client.get(target.action.url, headers=target.headers)
             if serves_get(target.app, target.action.url):
-                # The action shares its address with its page: GET shows the page.
-                return response, 200, ""
+                # The address is also a page's (/sign-in) or matches a page's
+                # pattern (/posts/create and /posts/<slug>): GET is that page's
+                # answer, a page or "not found", and never runs the action.
+                return response, 404 if response.status_code == 404 else 200, ""
             assert "POST" in response.headers.get("Allow", "")
             return response, 405, NOT_ALLOWED
         response = target.post(method=method)
