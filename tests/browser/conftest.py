@@ -157,7 +157,7 @@ def page(browser, site, js):
     errors: list[str] = []
     page.on(
         "pageerror",
-        lambda exc: errors.append(str(exc) + str(getattr(exc, "stack", ""))),
+        lambda exc: errors.append(getattr(exc, "stack", None) or str(exc)),
     )
     # Chromium reports every Content-Security-Policy violation on the console.
     violations: list[str] = []
