@@ -62,10 +62,16 @@ def run(
             latencies.extend(mine)
             errors += bad
 
+    elapsed = run_clients(clients, client)
+    return Result(len(latencies), elapsed, latencies, errors)
+
+
+def run_clients(count: int, client: Callable[[], None]) -> float:
+    """Run ``client`` in ``count`` threads at once; the seconds until all ended."""
     started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return Result(len(latencies), time.monotonic() - started, latencies, errors)
+    return time.monotonic() - started

@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 import psycopg
 import redis
 
+from bench._load import run_clients
 from bench._server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,13 +219,8 @@ def drive(
             statuses.update(seen)
             errors += bad
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, statuses, errors, time.monotonic() - started
+    elapsed = run_clients(clients, client)
+    return latencies, statuses, errors, elapsed
 
 
 def main() -> None:

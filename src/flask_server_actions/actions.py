@@ -510,16 +510,19 @@ def _endpoint_of(view: t.Callable[..., t.Any]) -> str | None:
     return None
 
 
-def _page_path_for(act: Action) -> str | None:
-    posted: str | None = g.get("_server_actions_page_path")
-    if posted:
-        return posted
+def page_url(act: Action) -> str | None:
+    """The URL of ``act``'s page, when it has one that takes no URL arguments."""
     if act.page is not None:
         endpoint = _endpoint_of(act.page)
         if endpoint is not None:
             with contextlib.suppress(Exception):
                 return url_for(endpoint)
     return None
+
+
+def _page_path_for(act: Action) -> str | None:
+    posted: str | None = g.get("_server_actions_page_path")
+    return posted or page_url(act)
 
 
 def respond(

@@ -29,7 +29,6 @@ from html.parser import HTMLParser
 
 from flask import Flask
 from flask import session
-from flask import url_for
 from flask_login import FlaskLoginClient
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import FileStorage
@@ -38,6 +37,7 @@ from werkzeug.test import TestResponse
 from werkzeug.test import encode_multipart
 
 from .actions import Action
+from .actions import page_url
 from .binding import BOUND_FIELD
 from .binding import sign_arguments
 from .buttons import button_id
@@ -330,7 +330,7 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
         action = _action(app, endpoint)
         with app.test_request_context():
             url = action.url()
-            page = page or _page_url(app, action)
+            page = page or page_url(action)
             signed = sign_arguments(endpoint, bind) if bind is not None else None
         wanted_id = form_id or (
             button_id(endpoint, bind) if bind else default_form_id(endpoint)
@@ -464,16 +464,6 @@ def _action(app: Flask, endpoint: str) -> Action:
         )
         raise LookupError(f"No action {endpoint!r}; the app has: {known or 'none'}.")
     return found
-
-
-def _page_url(app: Flask, action: Action) -> str | None:
-    if action.page is None:
-        return None
-    for endpoint, view in app.view_functions.items():
-        if view is action.page:
-            with contextlib.suppress(Exception):
-                return url_for(endpoint)
-    return None
 
 
 __all__ = [
