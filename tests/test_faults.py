@@ -1,17 +1,23 @@
-"""Faults for real: Redis stopped and restarted, the database locked or unreachable.
+"""Faults for real: Redis and PostgreSQL stopped and restarted, SQLite locked.
 
-Every server here is a real gunicorn process and the Redis is this test's own
-``redis-server`` on a free port (the machine's shared one is never touched).
+Every server here is a real gunicorn process. Redis is this test's own
+``redis-server`` on a free port and PostgreSQL a throwaway cluster of its own
+(``initdb``), so the machine's shared servers are never touched.
 Nothing may answer a raw 500, nothing typed may be lost, nothing written twice.
 """
 
 from __future__ import annotations
 
+import glob
+import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import uuid
+from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from tests.services import unavailable_service
@@ -65,6 +71,66 @@ class OwnRedis:
         if self.proc is not None:
             stop(self.proc)
             self.proc = None
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of this test's own, on a free port, that can crash and restart."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        initdb = found[-1] if found else shutil.which("initdb")
+        if initdb is None:
+            unavailable_service("PostgreSQL's initdb is not installed")
+        self.bin = os.path.dirname(str(initdb))
+        self.port = free_port()
+        # Under /tmp, not pytest's tmp_path: the postgres user must reach it, and
+        # the socket path must stay short.
+        self.directory = tempfile.mkdtemp(prefix="sa-pg-")
+        self.data = os.path.join(self.directory, "data")
+        # PostgreSQL refuses to run as root; as root, run it as the postgres user.
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *command: str) -> None:
+        result = subprocess.run(
+            [*self.as_owner, *command], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def init(self) -> None:
+        self._run(
+            f"{self.bin}/initdb",
+            *("-D", self.data, "-U", "postgres", "-A", "trust"),
+            *("--no-sync", "--locale=C", "-E", "UTF8"),
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+            " -c fsync=off"
+        )
+        self._run(
+            f"{self.bin}/pg_ctl",
+            *("-D", self.data, "-l", os.path.join(self.directory, "log")),
+            *("-o", options, "-w", "-t", "30", "start"),
+        )
+
+    def crash(self) -> None:
+        """Stop at once, as a crash would: clients' connections just die."""
+        self._run(f"{self.bin}/pg_ctl", "-D", self.data, "-m", "immediate", "stop")
+
+    def remove(self) -> None:
+        subprocess.run(
+            [*self.as_owner, f"{self.bin}/pg_ctl", "-D", self.data, "stop"],
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def count(db_file, query: str, *params: object) -> int:
@@ -266,5 +332,96 @@ def test_an_unreachable_database_answers_503_and_keeps_the_input(tmp_path):
         assert sent.status == 503
         assert f'value="{sender}"' in sent.text
         assert "Kept while Redis is away." in sent.text
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    server = OwnPostgres()
+    try:
+        server.init()
+        server.start()
+        with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
+            admin.execute('CREATE DATABASE "site"')
+        yield server
+    finally:
+        server.remove()
+
+
+def users_in(server: OwnPostgres, email: str) -> int:
+    with psycopg.connect(server.url("site")) as conn:
+        row = conn.execute("SELECT count(*) FROM users WHERE email = %s", (email,))
+        return int(row.fetchone()[0])  # type: ignore[index]
+
+
+def test_postgres_crashing_and_coming_back(own_postgres, tmp_path):
+    env = site_env(
+        DATABASE_URL=own_postgres.url("site").replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        ),
+        CACHE_BACKEND="filesystem",
+        CACHE_DIR=str(tmp_path / "cache"),
+        SITE_INSTANCE_PATH=str(tmp_path),
+        # Two workers, each with its own pool of connections that the crash kills.
+        WEB_CONCURRENCY="2",
+    )
+    flask_cli(env, "db", "upgrade")
+    flask_cli(env, "seed")
+    proc, url = start_site(env)
+    try:
+        browser = Browser()
+        # Warm every worker's pool, so the crash leaves dead connections behind.
+        for _ in range(4):
+            assert browser.get(url + "/posts").status == 200
+        page_fields = hidden_fields(browser.get(url + "/users").text, "/users/create")
+        with_js = {"name": "Crash Survivor", "email": "with-js@example.com"}
+        without_js = {"name": "Plain Survivor", "email": "without-js@example.com"}
+
+        own_postgres.crash()
+        # What the cache holds is still shown: the blog's regions are cached.
+        assert "Popular posts" in browser.get(url + "/posts").text
+        # A page that needs the database: a clear 503 with a retry hint.
+        page = browser.get(url + "/products?q=lamp")
+        assert page.status == 503
+        assert page.headers["Retry-After"] == "5"
+        assert "try again in 5 seconds" in page.text
+        # An action: 503 in the form's status area; the browser keeps the form.
+        htmx = browser.post(url + "/users/create", page_fields | with_js)
+        assert htmx.status == 503
+        assert htmx.headers["Retry-After"] == "5"
+        assert "users-create-user-status" in htmx.text
+        assert "try again in 5 seconds" in htmx.text
+        # Without JavaScript: the page again, with what was typed, to send again.
+        plain = browser.post(
+            url + "/users/create", page_fields | without_js, htmx=False
+        )
+        assert plain.status == 503
+        assert plain.headers["Retry-After"] == "5"
+        assert 'value="Plain Survivor"' in plain.text
+        assert 'value="without-js@example.com"' in plain.text
+        resend = hidden_fields(plain.text, "/users/create")
+
+        own_postgres.start()
+        assert users_in(own_postgres, "with-js@example.com") == 0
+        assert users_in(own_postgres, "without-js@example.com") == 0
+        # The site recovers by itself: no restart, the dead pooled connections
+        # are replaced. Each submission goes through once, however often it is sent:
+        # the refused one released its key, so the form kept in the browser works.
+        first = browser.post(url + "/users/create", page_fields | with_js)
+        assert first.status == 200, first.text
+        again = browser.post(url + "/users/create", page_fields | with_js)
+        assert again.status == 200
+        assert again.headers.get("X-Submission-Replayed") == "1"
+        for _ in range(2):
+            sent = browser.post(url + "/users/create", resend | without_js, htmx=False)
+            assert sent.status == 200
+        assert users_in(own_postgres, "with-js@example.com") == 1
+        assert users_in(own_postgres, "without-js@example.com") == 1
+        for _ in range(4):
+            listing = browser.get(url + "/users")
+            assert listing.status == 200
+            assert "Crash Survivor" in listing.text
+            assert "Plain Survivor" in listing.text
     finally:
         stop(proc)

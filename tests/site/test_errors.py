@@ -15,20 +15,13 @@ from app.models import db
 from flask_server_actions import TaintedValueError
 from tests.breakage import OUTAGE
 from tests.breakage import broken
-from tests.conftest import csrf_token_from
 
-HTMX = {"HX-Request": "true", "HX-Target": "contact-send-message"}
 GOOD = {"name": "Ann", "email": "ann@example.com", "message": "Hello there, friends!"}
 
 
-@pytest.fixture
-def token(client):
-    return csrf_token_from(client.get("/contact").text)
-
-
-def send(client, token, headers=None, **fields):
-    data = {"csrf_token": token, "_sa_page": "/contact", **fields}
-    return client.post("/contact/send", data=data, headers=headers or {})
+def send(client, mode="plain", **fields):
+    """Fill in the contact form and submit it."""
+    return client.submit("contact.send_message", mode=mode, **fields).response
 
 
 def stored(app):
@@ -40,9 +33,9 @@ def logged_error_id(caplog):
     return str(caplog.records[-1].args[1])
 
 
-def test_htmx_failure_shows_contacts_own_template(app, client, token, caplog):
+def test_htmx_failure_shows_contacts_own_template(app, client, caplog):
     with broken(send_message), caplog.at_level(logging.ERROR, "flask_server_actions"):
-        response = send(client, token, HTMX, **GOOD)
+        response = send(client, "htmx", **GOOD)
     assert response.status_code == 500
     assert response.text.startswith(
         '<div id="contact-send-message" class="sa-boundary"'
@@ -53,9 +46,9 @@ def test_htmx_failure_shows_contacts_own_template(app, client, token, caplog):
     assert stored(app) == 0
 
 
-def test_plain_failure_is_an_error_page_in_the_layout(app, client, token, caplog):
+def test_plain_failure_is_an_error_page_in_the_layout(app, client, caplog):
     with broken(send_message), caplog.at_level(logging.ERROR, "flask_server_actions"):
-        response = send(client, token, **GOOD)
+        response = send(client, **GOOD)
     assert response.status_code == 500
     assert "<h1>Contact us</h1>" in response.text
     assert "Your message was not sent" in response.text
@@ -64,17 +57,18 @@ def test_plain_failure_is_an_error_page_in_the_layout(app, client, token, caplog
     assert stored(app) == 0
 
 
-def test_debug_mode_shows_the_exception(app, client, token):
+def test_debug_mode_shows_the_exception(app, client):
     app.debug = True
     with broken(send_message):
-        response = send(client, token, HTMX, **GOOD)
+        response = send(client, "htmx", **GOOD)
     assert f"RuntimeError: {OUTAGE}" in response.text
 
 
-@pytest.mark.parametrize("headers", [HTMX, {}], ids=["htmx", "plain"])
-def test_try_again_brings_the_message_back(app, client, token, headers):
+@pytest.mark.parametrize("mode", ["htmx", "plain"])
+def test_try_again_brings_the_message_back(app, client, mode):
+    headers = {"HX-Request": "true"} if mode == "htmx" else {}
     with broken(send_message):
-        failed = send(client, token, headers, **GOOD).text
+        failed = send(client, mode, **GOOD).text
     retry = re.search(r'<form class="sa-retry".*?</form>', failed, re.S).group(0)
     fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', retry))
     assert fields["message"] == GOOD["message"]
@@ -85,7 +79,7 @@ def test_try_again_brings_the_message_back(app, client, token, headers):
     assert "sa-boundary" not in response.text
     assert stored(app) == 0
     # Sent again, it goes through.
-    assert send(client, token, headers, **GOOD).status_code in (200, 303)
+    assert send(client, mode, **GOOD).status_code in (200, 303)
     assert stored(app) == 1
 
 

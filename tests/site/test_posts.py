@@ -9,12 +9,10 @@ from sqlalchemy import event
 from app.models import Post
 from app.models import db
 from app.posts import slugify
-from tests.conftest import csrf_token_from
 
 from .conftest import MEMBER
 from .conftest import sign_in
 
-HTMX = {"HX-Request": "true", "HX-Target": "form#posts-create-post"}
 BODY = "A body that is long enough to be a post."
 
 
@@ -24,14 +22,9 @@ def member(client):
     return client
 
 
-@pytest.fixture
-def token(member):
-    return csrf_token_from(member.get("/posts").text)
-
-
-def create(client, token, headers=None, **fields):
-    data = {"csrf_token": token, "_sa_page": "/posts", **fields}
-    return client.post("/posts/create", data=data, headers=headers or {})
+def create(client, mode="plain", **fields):
+    """Fill in the new-post form on /posts and submit it."""
+    return client.submit("posts.create_post", mode=mode, **fields).response
 
 
 def slugs(app):
@@ -91,8 +84,8 @@ def test_unknown_slug_is_a_404_page(client):
     assert "Page not found" in response.text
 
 
-def test_create_post_plain_redirects_to_the_post(app, member, token):
-    response = create(member, token, title="Hello, Wörld!", body=BODY)
+def test_create_post_plain_redirects_to_the_post(app, member):
+    response = create(member, title="Hello, Wörld!", body=BODY)
     assert response.status_code == 303
     assert response.location == "/posts/hello-world"
     html = member.get("/posts/hello-world").text
@@ -102,31 +95,25 @@ def test_create_post_plain_redirects_to_the_post(app, member, token):
     assert "Hello, Wörld!" in popular_box(html)
 
 
-def test_create_post_htmx_answers_hx_location(app, member, token):
-    response = create(member, token, HTMX, title="Through htmx", body=BODY)
+def test_create_post_htmx_answers_hx_location(app, member):
+    response = create(member, "htmx", title="Through htmx", body=BODY)
     assert response.status_code == 200
     assert response.headers["HX-Location"] == "/posts/through-htmx"
     assert response.headers["Cache-Control"] == "no-store"
     assert "Through htmx" in member.get("/posts/through-htmx").text
 
 
-def test_create_post_json_names_the_redirect(member, token):
-    response = create(
-        member,
-        token,
-        {"Accept": "application/json"},
-        title="Through JSON",
-        body=BODY,
-    )
+def test_create_post_json_names_the_redirect(member):
+    response = create(member, "json", title="Through JSON", body=BODY)
     assert response.status_code == 200
     assert response.json["redirect"] == "/posts/through-json"
 
 
-def test_new_post_is_in_list_and_popular_box_at_once(app, member, token):
+def test_new_post_is_in_list_and_popular_box_at_once(app, member):
     # Warm both caches first: the list and the box are kept for an hour.
     before = member.get("/posts").text
     assert "Fresh off the press" not in before
-    create(member, token, title="Fresh off the press", body=BODY)
+    create(member, title="Fresh off the press", body=BODY)
     html = member.get("/posts").text
     assert "Fresh off the press" in post_list(html)
     assert "Fresh off the press" in popular_box(html)
@@ -167,10 +154,10 @@ def test_views_do_not_refresh_the_cached_box(client):
     assert "268 views" in popular_box(client.get("/posts").text)
 
 
-def test_same_title_gets_a_numbered_slug(app, member, token):
-    first = create(member, token, title="Same title", body=BODY)
-    second = create(member, token, title="Same title", body=BODY)
-    third = create(member, token, title="Same  TITLE!", body=BODY)
+def test_same_title_gets_a_numbered_slug(app, member):
+    first = create(member, title="Same title", body=BODY)
+    second = create(member, title="Same title", body=BODY)
+    third = create(member, title="Same  TITLE!", body=BODY)
     assert first.location == "/posts/same-title"
     assert second.location == "/posts/same-title-2"
     assert third.location == "/posts/same-title-3"
@@ -220,48 +207,46 @@ def test_slugify(title, slug):
         ),
     ],
 )
-@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
-def test_create_post_invalid(app, member, token, fields, field, message, headers):
+@pytest.mark.parametrize("mode", ["plain", "htmx"])
+def test_create_post_invalid(app, member, fields, field, message, mode):
     before = slugs(app)
-    response = create(member, token, headers, **fields)
+    response = create(member, mode, **fields)
     assert response.status_code == 422
     errors = response.text.split(f'<ul class="sa-errors" id="{field}-error">', 1)[1]
     assert errors.split("</ul>", 1)[0] == f"<li>{message}</li>"
     if "title" in fields and fields["title"].strip():
         assert f'value="{fields["title"]}"' in response.text
     assert slugs(app) == before
-    if headers:
+    if mode == "htmx":
         assert response.text.startswith('<form id="posts-create-post"')
     else:
         assert "<title>Blog" in response.text
 
 
-def test_create_post_hostile_title_is_escaped(member, token):
-    response = create(member, token, title="<script>alert(1)</script>", body=BODY)
+def test_create_post_hostile_title_is_escaped(member):
+    response = create(member, title="<script>alert(1)</script>", body=BODY)
     html = member.get(response.location).text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_create_post_too_large_is_413_and_writes_nothing(app, member, token):
+def test_create_post_too_large_is_413_and_writes_nothing(app, member):
     before = slugs(app)
-    response = create(member, token, HTMX, title="Huge", body="x" * 70_000)
+    response = create(member, "htmx", title="Huge", body="x" * 70_000)
     assert response.status_code == 413
     assert slugs(app) == before
 
 
 def test_create_post_signed_out_plain_goes_to_sign_in(app, client):
-    token = csrf_token_from(client.get("/sign-in").text)
     before = slugs(app)
-    response = create(client, token, title="Anonymous", body=BODY)
+    response = create(client, title="Anonymous", body=BODY)
     assert response.status_code == 303
     assert response.location.startswith("/sign-in?next=")
     assert slugs(app) == before
 
 
 def test_create_post_signed_out_htmx_is_401(app, client):
-    token = csrf_token_from(client.get("/sign-in").text)
-    response = create(client, token, HTMX, title="Anonymous", body=BODY)
+    response = create(client, "htmx", title="Anonymous", body=BODY)
     assert response.status_code == 401
     assert "sign in" in response.text.lower()
     assert "anonymous" not in slugs(app)
@@ -269,32 +254,30 @@ def test_create_post_signed_out_htmx_is_401(app, client):
 
 def test_create_post_without_csrf_is_refused(app, member):
     before = slugs(app)
-    response = create(member, "", title="No token", body=BODY)
+    response = create(member, csrf_token=None, title="No token", body=BODY)
     assert response.status_code == 400
     assert slugs(app) == before
 
 
-def test_slug_taken_meanwhile_is_retried(app, member, token, monkeypatch):
+def test_slug_taken_meanwhile_is_retried(app, member, monkeypatch):
     """A concurrent request that takes the slug first costs one retry, not the post."""
     import app.posts as posts
 
     real = posts.unique_slug
     answers = iter(["why-a-compiler"])  # taken, as if by a request a moment earlier
     monkeypatch.setattr(posts, "unique_slug", lambda base: next(answers, real(base)))
-    response = create(member, token, title="Why a compiler?", body=BODY)
+    response = create(member, title="Why a compiler?", body=BODY)
     assert response.status_code == 303
     assert response.location == "/posts/why-a-compiler-2"
     assert slugs(app).count("why-a-compiler-2") == 1
 
 
-def test_slug_always_taken_is_a_409_that_writes_nothing(
-    app, member, token, monkeypatch
-):
+def test_slug_always_taken_is_a_409_that_writes_nothing(app, member, monkeypatch):
     import app.posts as posts
 
     monkeypatch.setattr(posts, "unique_slug", lambda base: "why-a-compiler")
     before = slugs(app)
-    response = create(member, token, HTMX, title="Why a compiler?", body=BODY)
+    response = create(member, "htmx", title="Why a compiler?", body=BODY)
     assert response.status_code == 409
     assert "published at the same moment" in response.text
     assert 'value="Why a compiler?"' in response.text

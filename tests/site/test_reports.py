@@ -8,12 +8,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from flask_server_actions.streaming import stream_closed
-from tests.conftest import csrf_token_from
 
 from .conftest import MEMBER
 from .conftest import sign_in
 
-HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/reports"}
 RUN = "/reports/run?year=2026&region=all"
 
 
@@ -24,20 +22,15 @@ def app(app):
 
 
 @pytest.fixture
-def token(client):
+def member(client):
     sign_in(client, *MEMBER)
-    return csrf_token_from(client.get("/reports").text)
+    return client
 
 
-def generate(client, token, headers=None, **fields):
-    data = {
-        "csrf_token": token,
-        "_sa_page": "/reports",
-        "year": "2026",
-        "region": "all",
-        **fields,
-    }
-    return client.post("/reports/generate", data=data, headers=headers or {})
+def generate(client, mode="plain", **fields):
+    """Fill in the report form on /reports and submit it."""
+    typed = {"year": "2026", "region": "all"} | fields
+    return client.submit("reports.generate_report", mode=mode, **typed).response
 
 
 def test_reports_need_sign_in(client):
@@ -45,14 +38,14 @@ def test_reports_need_sign_in(client):
     assert "/sign-in" in client.get(RUN).headers["Location"]
 
 
-def test_generate_plain_redirects_to_the_stream(client, token):
-    response = generate(client, token, region="north")
+def test_generate_plain_redirects_to_the_stream(client, member):
+    response = generate(client, region="north")
     assert response.status_code == 303
     assert response.headers["Location"] == "/reports/run?year=2026&region=north"
 
 
-def test_generate_htmx_opens_an_sse_stream(client, token):
-    response = generate(client, token, HTMX)
+def test_generate_htmx_opens_an_sse_stream(client, member):
+    response = generate(client, "htmx")
     assert response.status_code == 200
     assert 'hx-sse:connect="/reports/run?year=2026&amp;region=all"' in response.text
     assert 'hx-sse:close="done"' in response.text
@@ -60,21 +53,21 @@ def test_generate_htmx_opens_an_sse_stream(client, token):
     assert '<option selected value="2026">' in response.text
 
 
-def test_generate_json_says_where_the_stream_is(client, token):
-    response = generate(client, token, {"Accept": "application/json"}, year="2025")
+def test_generate_json_says_where_the_stream_is(client, member):
+    response = generate(client, "json", year="2025")
     assert response.status_code == 200
     assert response.json["data"]["stream_url"] == "/reports/run?year=2025&region=all"
 
 
-@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
-def test_generate_invalid_year(client, token, headers):
-    response = generate(client, token, headers, year="1999")
+@pytest.mark.parametrize("mode", ["plain", "htmx"])
+def test_generate_invalid_year(client, member, mode):
+    response = generate(client, mode, year="1999")
     assert response.status_code == 422
     assert "Not a valid choice." in response.text
     assert "hx-sse:connect" not in response.text
 
 
-def test_report_page_streams_every_month(client, token):
+def test_report_page_streams_every_month(client, member):
     response = client.get(RUN)
     assert response.status_code == 200
     assert response.is_streamed
@@ -88,7 +81,7 @@ def test_report_page_streams_every_month(client, token):
     assert html.rstrip().endswith("</html>")
 
 
-def test_report_ndjson_one_line_per_month(client, token):
+def test_report_ndjson_one_line_per_month(client, member):
     response = client.get(RUN, headers={"Accept": "application/x-ndjson"})
     assert response.mimetype == "application/x-ndjson"
     rows = [json.loads(line) for line in response.text.splitlines()]
@@ -98,7 +91,7 @@ def test_report_ndjson_one_line_per_month(client, token):
     assert sum(r["orders"] for r in rows) > 0
 
 
-def test_report_ndjson_region_filter(client, token):
+def test_report_ndjson_region_filter(client, member):
     every = client.get(RUN, headers={"Accept": "application/x-ndjson"}).text
     north = client.get(
         "/reports/run?year=2026&region=north",
@@ -110,7 +103,7 @@ def test_report_ndjson_region_filter(client, token):
     assert 0 < orders[1] < orders[0]
 
 
-def test_report_sse_messages(client, token):
+def test_report_sse_messages(client, member):
     response = client.get(RUN, headers={"Accept": "text/html, text/event-stream"})
     assert response.mimetype == "text/event-stream"
     messages = response.text.split("\n\n")
@@ -124,11 +117,11 @@ def test_report_sse_messages(client, token):
 @pytest.mark.parametrize(
     "query", ["year=1999&region=all", "year=2026&region=moon", "year=abc"]
 )
-def test_report_stream_checks_its_parameters(client, token, query):
+def test_report_stream_checks_its_parameters(client, member, query):
     assert client.get(f"/reports/run?{query}").status_code == 400
 
 
-def test_closing_the_connection_stops_the_work(app, client, token):
+def test_closing_the_connection_stops_the_work(app, client, member):
     """A real server: the client reads one month and hangs up; the producer stops."""
     app.config["SITE_REPORT_SECTION_DELAY"] = 0.1
     cookie = client.get_cookie("session")
