@@ -16,7 +16,8 @@ would, so each one claims and records its key in Redis.
 A janitor removes the users the run created every second, so the cached page
 stays the same size however long the run is. Prints throughput, p50/p99
 latency, the status codes, the error count (anything but the intended answer,
-or no answer) and each worker's resident memory after warm-up and at the end.
+or no answer) and each worker's resident memory after warm-up, every minute
+(``--sample-every``) and at the end: a leak keeps climbing, warm-up flattens out.
 """
 
 from __future__ import annotations
@@ -119,6 +120,21 @@ def worker_memory_kb(master: int) -> dict[int, int]:
             if line.startswith("VmRSS:"):
                 memory[pid] = int(line.split()[1])
     return memory
+
+
+def sample_memory(
+    master: int, every: float, stop: threading.Event
+) -> list[tuple[float, dict[int, int]]]:
+    """Worker memory every ``every`` seconds until ``stop``, filled in by a thread."""
+    samples: list[tuple[float, dict[int, int]]] = []
+    started = time.monotonic()
+
+    def sample() -> None:
+        while not stop.wait(every):
+            samples.append((time.monotonic() - started, worker_memory_kb(master)))
+
+    threading.Thread(target=sample, daemon=True).start()
+    return samples
 
 
 class Traffic:
@@ -229,6 +245,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--sample-every", type=float, default=60)
     args = parser.parse_args()
 
     prefix = f"sa-bench-{uuid.uuid4().hex}:"
@@ -254,9 +271,12 @@ def main() -> None:
                 traffic = Traffic(port)
                 drive(traffic, args.warmup, args.clients)
                 before = worker_memory_kb(proc.pid)
+                sampled = threading.Event()
+                samples = sample_memory(proc.pid, args.sample_every, sampled)
                 latencies, statuses, errors, elapsed = drive(
                     traffic, args.seconds, args.clients
                 )
+                sampled.set()
                 after = worker_memory_kb(proc.pid)
         finally:
             stop.set()
@@ -277,16 +297,28 @@ def main() -> None:
     for kind, n in sorted(statuses.items()):
         print(f"  {kind:<28} {n}")
     print(f"errors       {errors} (anything but the intended status, or no answer)")
-    print("worker RSS   before -> after (MiB)")
-    for pid in sorted(before):
-        end = after.get(pid)
-        change = (
-            "replaced"
-            if end is None
-            else f"{end / 1024:.1f} ({(end - before[pid]) / 1024:+.1f})"
-        )
-        print(f"  pid {pid:<8} {before[pid] / 1024:.1f} -> {change}")
+    print_memory(before, samples, after)
     sys.exit(1 if errors else 0)
+
+
+def print_memory(
+    before: dict[int, int],
+    samples: list[tuple[float, dict[int, int]]],
+    after: dict[int, int],
+) -> None:
+    """Each worker's RSS after warm-up, at each sample and at the end (MiB)."""
+    columns = [("start", before), *((f"{t:.0f} s", m) for t, m in samples)]
+    columns.append(("end", after))
+    print(
+        "worker RSS (MiB)  " + "".join(f"{name:>8}" for name, _ in columns) + "  change"
+    )
+    for pid in sorted(before):
+        cells = "".join(
+            f"{m[pid] / 1024:8.1f}" if pid in m else f"{'gone':>8}" for _, m in columns
+        )
+        end = after.get(pid)
+        change = "replaced" if end is None else f"{(end - before[pid]) / 1024:+.1f}"
+        print(f"  pid {pid:<11} {cells}  {change}")
 
 
 if __name__ == "__main__":
