@@ -7,7 +7,6 @@ from .actions import Action as Action
 from .actions import action as action
 from .actions import all_actions as all_actions
 from .actions import get_action as get_action
-from .actions import response_mode as response_mode
 from .boundary import error_template as error_template
 from .cache import ActionCache as ActionCache
 from .cache import current_cache as current_cache
@@ -31,6 +30,7 @@ from .security import DEFAULT_CSP as DEFAULT_CSP
 from .security import security_headers as security_headers
 from .state import ActionState as ActionState
 from .state import redirect_to as redirect_to
+from .submitted import response_mode as response_mode
 from .taint import Secret as Secret
 from .taint import secret as secret
 from .taint import taint as taint

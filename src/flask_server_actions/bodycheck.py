@@ -113,7 +113,7 @@ def _check_multipart(body: bytes, boundary: str | None) -> None:
 
 def check_body() -> None:
     """Before CSRF or the action read the form, refuse a body that is not faithful."""
-    from .actions import request_action
+    from .submitted import request_action
 
     if request_action() is None:
         return

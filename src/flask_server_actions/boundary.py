@@ -167,8 +167,8 @@ def restore_after_failure() -> Response | None:
     A ``before_request`` hook, so it runs after the CSRF check and the body
     limit and before the action's view (and its rate limit).
     """
-    from .actions import request_action
     from .actions import restore_form
+    from .submitted import request_action
 
     act = request_action()
     if act is None:

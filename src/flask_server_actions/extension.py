@@ -7,8 +7,6 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from .actions import respond_to_http_error
-from .actions import respond_unavailable
 from .bodycheck import check_body
 from .boundary import DEFAULT_TEMPLATE
 from .boundary import restore_after_failure
@@ -25,6 +23,8 @@ from .forms import submit
 from .limits import apply_body_limit
 from .optimistic import optimistic_template
 from .ratelimit import create_limiter
+from .responses import respond_to_http_error
+from .responses import respond_unavailable
 from .taint import install as install_taint_checks
 from .templating import ServerActionsExtension
 

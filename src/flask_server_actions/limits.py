@@ -33,7 +33,7 @@ def format_size(size: int) -> str:
 
 def apply_body_limit() -> None:
     """Before anything reads the body, cap it at the action's (or the app's) limit."""
-    from .actions import request_action
+    from .submitted import request_action
 
     act = request_action()
     if act is None:

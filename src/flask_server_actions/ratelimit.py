@@ -135,8 +135,8 @@ def _refuse_when_store_fails(
 
     (Failing open needs nothing here: Flask-Limiter swallows the error.)
     """
-    from .actions import respond_to_http_error
-    from .actions import retry_after_seconds
+    from .outages import retry_after_seconds
+    from .responses import respond_to_http_error
 
     @functools.wraps(view)
     def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:

@@ -37,7 +37,6 @@ from werkzeug.test import TestResponse
 from werkzeug.test import encode_multipart
 
 from .actions import Action
-from .actions import page_url
 from .binding import BOUND_FIELD
 from .binding import sign_arguments
 from .buttons import button_id
@@ -45,6 +44,7 @@ from .forms import FORM_FIELD
 from .forms import KIND_FIELD
 from .forms import PAGE_FIELD
 from .forms import default_form_id
+from .responses import page_url
 from .signals import action_answered
 from .state import ActionState
 
