@@ -374,7 +374,9 @@ def test_postgres_crashing_and_coming_back(own_postgres, tmp_path):
         # Warm every worker's pool, so the crash leaves dead connections behind.
         for _ in range(4):
             assert browser.get(url + "/posts").status == 200
-        page_fields = hidden_fields(browser.get(url + "/users").text, "/users/create")
+        # Two forms, as two tabs would show them: each has its own submission key.
+        js_form = hidden_fields(browser.get(url + "/users").text, "/users/create")
+        plain_form = hidden_fields(browser.get(url + "/users").text, "/users/create")
         with_js = {"name": "Crash Survivor", "email": "with-js@example.com"}
         without_js = {"name": "Plain Survivor", "email": "without-js@example.com"}
 
@@ -387,20 +389,20 @@ def test_postgres_crashing_and_coming_back(own_postgres, tmp_path):
         assert page.headers["Retry-After"] == "5"
         assert "try again in 5 seconds" in page.text
         # An action: 503 in the form's status area; the browser keeps the form.
-        htmx = browser.post(url + "/users/create", page_fields | with_js)
+        htmx = browser.post(url + "/users/create", js_form | with_js)
         assert htmx.status == 503
         assert htmx.headers["Retry-After"] == "5"
         assert "users-create-user-status" in htmx.text
         assert "try again in 5 seconds" in htmx.text
         # Without JavaScript: the page again, with what was typed, to send again.
-        plain = browser.post(
-            url + "/users/create", page_fields | without_js, htmx=False
-        )
+        plain = browser.post(url + "/users/create", plain_form | without_js, htmx=False)
         assert plain.status == 503
         assert plain.headers["Retry-After"] == "5"
         assert 'value="Plain Survivor"' in plain.text
         assert 'value="without-js@example.com"' in plain.text
         resend = hidden_fields(plain.text, "/users/create")
+        # The refused submission released its key, and the form shown again keeps it.
+        assert resend["_sa_key"] == plain_form["_sa_key"]
 
         own_postgres.start()
         assert users_in(own_postgres, "with-js@example.com") == 0
@@ -408,13 +410,14 @@ def test_postgres_crashing_and_coming_back(own_postgres, tmp_path):
         # The site recovers by itself: no restart, the dead pooled connections
         # are replaced. Each submission goes through once, however often it is sent:
         # the refused one released its key, so the form kept in the browser works.
-        first = browser.post(url + "/users/create", page_fields | with_js)
+        first = browser.post(url + "/users/create", js_form | with_js)
         assert first.status == 200, first.text
-        again = browser.post(url + "/users/create", page_fields | with_js)
+        again = browser.post(url + "/users/create", js_form | with_js)
         assert again.status == 200
         assert again.headers.get("X-Submission-Replayed") == "1"
-        for _ in range(2):
-            sent = browser.post(url + "/users/create", resend | without_js, htmx=False)
+        # "Try again", then Back and the refused body sent once more.
+        for body in (resend, resend, plain_form):
+            sent = browser.post(url + "/users/create", body | without_js, htmx=False)
             assert sent.status == 200
         assert users_in(own_postgres, "with-js@example.com") == 1
         assert users_in(own_postgres, "without-js@example.com") == 1

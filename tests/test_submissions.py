@@ -222,6 +222,39 @@ def test_failed_validation_does_not_use_up_the_key(client, token, key, journal):
     assert journal.notes == ["Hello"]
 
 
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_a_form_shown_again_after_a_failure_keeps_its_key(
+    client, token, key, journal, headers
+):
+    invalid = post(client, token, key, headers, title="A")
+    assert invalid.status_code == 422
+    # The failure released the key; the form shown again carries it on.
+    assert key_from(invalid.text) == key
+    assert post(client, token, key, headers, title="Hello").status_code in (200, 303)
+    # Back to the refused page and its form sent again: a replay, not a second note.
+    again = post(client, token, key, headers, title="Hello")
+    assert again.headers[REPLAYED] == "1"
+    assert journal.notes == ["Hello"]
+
+
+def test_a_form_shown_again_after_a_success_gets_a_new_key(client, token, key):
+    # rename keeps its input after success (reset=False): the next send is new.
+    page = client.get("/notes").text
+    rename_key = _KEY.findall(page)[1]
+    done = post(
+        client,
+        token,
+        rename_key,
+        {"HX-Request": "true"},
+        path="/actions/rename",
+        title="New name",
+        _sa_form="notes-rename",
+    )
+    assert done.status_code == 200
+    assert 'value="New name"' in done.text
+    assert key_from(done.text) not in (rename_key, key)
+
+
 def test_an_error_releases_the_key(client, token, key, journal):
     failed = post(client, token, key, JSON, title="boom")
     assert failed.status_code == 500

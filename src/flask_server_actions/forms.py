@@ -28,6 +28,7 @@ from .optimistic import optimistic_attrs
 from .state import ActionState
 from .submissions import KEY_FIELD
 from .submissions import new_key
+from .submissions import posted_key
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask_wtf import FlaskForm
@@ -192,17 +193,17 @@ def state_for(endpoint: str, form_id: str) -> ActionState | None:
     return pop_state(form_id)
 
 
-def hidden_fields(form_id: str, *, key: bool = True, **extra: str) -> Markup:
+def hidden_fields(form_id: str, *, key: bool | str = True, **extra: str) -> Markup:
     """The CSRF token, the page the form is on, the form's id, and ``extra`` fields.
 
-    With ``key``, every call writes a fresh one-time submission key (see
-    ``submissions``).
+    With ``key=True``, every call writes a fresh one-time submission key (see
+    ``submissions``); a string is written as the key instead.
     """
     fields = {
         "csrf_token": generate_csrf(),
         PAGE_FIELD: page_path(),
         FORM_FIELD: form_id,
-        **({KEY_FIELD: new_key()} if key else {}),
+        **({KEY_FIELD: new_key() if key is True else key} if key else {}),
         **extra,
     }
     return Markup(
@@ -228,6 +229,22 @@ def _form_and_state(
         return submitted.form or _fresh_form(action, data), state, True
     flashed = pop_state(form_id)
     return _fresh_form(action, data), flashed, flashed is not None
+
+
+def _key_for(
+    action: Action, state: ActionState | None, just_submitted: bool
+) -> bool | str:
+    """The form's submission key: fresh, or the one a failed submission was sent with.
+
+    A failure released its key, so the form shown again with the input keeps it:
+    once it goes through, the refused body posted again (Back, then resend) is a
+    replay, not a second write.
+    """
+    if not action.once:
+        return False
+    if just_submitted and state is not None and not state.ok:
+        return posted_key() or True
+    return True
 
 
 def _first_invalid(form: FlaskForm | None, state: ActionState | None) -> str | None:
@@ -329,7 +346,7 @@ def render_action_form(
             pending=options.get("optimistic_pending"),
         ),
     }
-    hidden = hidden_fields(form_id, key=action.once)
+    hidden = hidden_fields(form_id, key=_key_for(action, state, just_submitted))
     return Markup(
         f"<form {_attrs(attrs)}>{hidden}{status_area(form_id, state)}{body}</form>"
     )

@@ -57,7 +57,12 @@ def new_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _posted_key() -> str | None:
+def posted_key() -> str | None:
+    """The submission key the current request posted, if it looks like one."""
+    from .bodycheck import body_refused  # bodycheck needs forms, which needs this
+
+    if body_refused():
+        return None
     try:
         value = request.form.get(KEY_FIELD)
     except HTTPException:  # an unreadable body: the action answers that itself
@@ -104,7 +109,7 @@ class SubmissionKey:
     @classmethod
     def from_request(cls, endpoint: str) -> SubmissionKey | None:
         """The current request's key, or ``None`` if it posted none (it runs as usual)."""
-        key = _posted_key()
+        key = posted_key()
         return cls(endpoint, key) if key is not None else None
 
     def run_once(
