@@ -72,6 +72,9 @@ def focused_id(page: Page) -> str | None:
 
 
 def _axe_results(page: Page) -> dict[str, t.Any]:
+    # Colours are judged as they settle, not mid fade-in: with reduced motion the
+    # site's entrance animations (a streamed report's months) are off.
+    page.emulate_media(reduced_motion="reduce")
     return dict(_AXE.run(page, options=_AXE_OPTIONS).response)
 
 
@@ -87,7 +90,12 @@ def _axe_on_snapshot(page: Page) -> dict[str, t.Any]:
     url = page.url
     browser = page.context.browser
     assert browser is not None
-    context = browser.new_context(java_script_enabled=True, viewport=page.viewport_size)
+    context = browser.new_context(
+        java_script_enabled=True,
+        viewport=page.viewport_size,
+        # The page is drawn anew here: skip its entrance animations (see above).
+        reduced_motion="reduce",
+    )
 
     def serve(route: Route) -> None:
         request = route.request
