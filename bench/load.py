@@ -52,6 +52,8 @@ BIN = Path(sys.executable).parent
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+#: Seconds into the run, and each worker's resident memory then (KiB by pid).
+Sample = tuple[float, dict[int, int]]
 
 
 @contextmanager
@@ -122,19 +124,24 @@ def worker_memory_kb(master: int) -> dict[int, int]:
     return memory
 
 
-def sample_memory(
-    master: int, every: float, stop: threading.Event
-) -> list[tuple[float, dict[int, int]]]:
-    """Worker memory every ``every`` seconds until ``stop``, filled in by a thread."""
-    samples: list[tuple[float, dict[int, int]]] = []
+@contextmanager
+def memory_samples(master: int, every: float) -> Iterator[list[Sample]]:
+    """Worker memory every ``every`` seconds while the block runs."""
+    samples: list[Sample] = []
+    done = threading.Event()
     started = time.monotonic()
 
     def sample() -> None:
-        while not stop.wait(every):
+        while not done.wait(every):
             samples.append((time.monotonic() - started, worker_memory_kb(master)))
 
-    threading.Thread(target=sample, daemon=True).start()
-    return samples
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield samples
+    finally:
+        done.set()
+        sampler.join()
 
 
 class Traffic:
@@ -271,12 +278,10 @@ def main() -> None:
                 traffic = Traffic(port)
                 drive(traffic, args.warmup, args.clients)
                 before = worker_memory_kb(proc.pid)
-                sampled = threading.Event()
-                samples = sample_memory(proc.pid, args.sample_every, sampled)
-                latencies, statuses, errors, elapsed = drive(
-                    traffic, args.seconds, args.clients
-                )
-                sampled.set()
+                with memory_samples(proc.pid, args.sample_every) as samples:
+                    latencies, statuses, errors, elapsed = drive(
+                        traffic, args.seconds, args.clients
+                    )
                 after = worker_memory_kb(proc.pid)
         finally:
             stop.set()
@@ -303,7 +308,7 @@ def main() -> None:
 
 def print_memory(
     before: dict[int, int],
-    samples: list[tuple[float, dict[int, int]]],
+    samples: list[Sample],
     after: dict[int, int],
 ) -> None:
     """Each worker's RSS after warm-up, at each sample and at the end (MiB)."""
