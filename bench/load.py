@@ -133,7 +133,11 @@ def memory_samples(master: int, every: float) -> Iterator[list[Sample]]:
 
     def sample() -> None:
         while not done.wait(every):
-            samples.append((time.monotonic() - started, worker_memory_kb(master)))
+            try:
+                memory = worker_memory_kb(master)
+            except OSError:  # a worker was replaced between listing and reading
+                continue
+            samples.append((time.monotonic() - started, memory))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -254,6 +258,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--sample-every", type=float, default=60)
     args = parser.parse_args()
+    if args.sample_every <= 0:
+        parser.error("--sample-every must be a positive number of seconds")
 
     prefix = f"sa-bench-{uuid.uuid4().hex}:"
     port = free_port()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import glob
 import os
+import pwd
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -77,21 +79,26 @@ class OwnPostgres:
     """A PostgreSQL cluster of this test's own, on a free port, that can crash and restart."""
 
     def __init__(self) -> None:
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        # The newest installed major version (numerically: 16 after 9.6).
+        found = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+            key=lambda path: [int(n) for n in re.findall(r"\d+", path)],
+        )
         initdb = found[-1] if found else shutil.which("initdb")
         if initdb is None:
             unavailable_service("PostgreSQL's initdb is not installed")
         self.bin = os.path.dirname(str(initdb))
-        self.port = free_port()
-        # Under /tmp, not pytest's tmp_path: the postgres user must reach it, and
-        # the socket path must stay short.
-        self.directory = tempfile.mkdtemp(prefix="sa-pg-")
-        self.data = os.path.join(self.directory, "data")
         # PostgreSQL refuses to run as root; as root, run it as the postgres user.
         self.as_owner: list[str] = []
         if os.geteuid() == 0:
-            shutil.chown(self.directory, "postgres", "postgres")
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                unavailable_service("there is no postgres user to run PostgreSQL as")
             self.as_owner = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self.directory = ""
+        self.data = ""
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -103,6 +110,12 @@ class OwnPostgres:
         assert result.returncode == 0, result.stdout + result.stderr
 
     def init(self) -> None:
+        # Under /tmp, not pytest's tmp_path: the postgres user must reach it, and
+        # the socket path must stay short.
+        self.directory = tempfile.mkdtemp(prefix="sa-pg-")
+        self.data = os.path.join(self.directory, "data")
+        if self.as_owner:
+            shutil.chown(self.directory, "postgres", "postgres")
         self._run(
             f"{self.bin}/initdb",
             *("-D", self.data, "-U", "postgres", "-A", "trust"),
@@ -125,12 +138,18 @@ class OwnPostgres:
         self._run(f"{self.bin}/pg_ctl", "-D", self.data, "-m", "immediate", "stop")
 
     def remove(self) -> None:
-        subprocess.run(
-            [*self.as_owner, f"{self.bin}/pg_ctl", "-D", self.data, "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(self.directory, ignore_errors=True)
+        """Stop the server if it runs and delete the cluster: its data is throwaway."""
+        if not self.directory:
+            return
+        try:
+            subprocess.run(
+                [*self.as_owner, f"{self.bin}/pg_ctl", "-D", self.data, "-m"]
+                + ["immediate", "stop"],
+                capture_output=True,
+                timeout=60,
+            )
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def count(db_file, query: str, *params: object) -> int:

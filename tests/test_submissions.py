@@ -237,6 +237,23 @@ def test_a_form_shown_again_after_a_failure_keeps_its_key(
     assert journal.notes == ["Hello"]
 
 
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_try_again_after_an_error_keeps_the_key(client, token, key, journal, headers):
+    failed = post(client, token, key, headers, title="boom")
+    assert failed.status_code == 500
+    retry = re.search(r'<form class="sa-retry".*?</form>', failed.text, re.S)
+    assert retry is not None
+    assert key_from(retry.group(0)) == key
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', retry.group(0)))
+    restored = client.post("/actions/add-note", data=fields, headers=headers)
+    assert key_from(restored.text) == key
+    assert journal.notes == []
+    assert post(client, token, key, headers, title="Hello").status_code in (200, 303)
+    # The body that failed, sent again after the retry went through: a replay.
+    assert post(client, token, key, headers, title="Hello").headers[REPLAYED] == "1"
+    assert journal.notes == ["Hello"]
+
+
 def test_a_form_shown_again_after_a_success_gets_a_new_key(client, token, key):
     # rename keeps its input after success (reset=False): the next send is new.
     page = client.get("/notes").text

@@ -25,6 +25,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from .state import ActionState
+from .submissions import posted_key
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Response
@@ -119,6 +120,9 @@ def try_again(act: Action, form_id: str, values: Mapping[str, t.Any]) -> Markup:
     """
     from .forms import hidden_fields  # forms renders boundaries: import it late
 
+    # The failure released its key: the form that comes back carries it on, so
+    # the original body sent again once it went through is a replay.
+    key = (posted_key() or False) if act.once else False
     url = escape(act.url())
     inputs = "".join(
         f'<input type="hidden" name="{escape(name)}" value="{escape(item)}">'
@@ -129,7 +133,7 @@ def try_again(act: Action, form_id: str, values: Mapping[str, t.Any]) -> Markup:
         f'<form class="sa-retry" action="{url}" method="post" hx-post="{url}"'
         f' hx-target="#{escape(form_id)}" hx-swap="outerHTML" hx-sync="this:drop"'
         f' hx-disable="find [type=submit]">'
-        f"{hidden_fields(form_id, key=False, **{RETRY_FIELD: '1'})}{inputs}"
+        f"{hidden_fields(form_id, key=key, **{RETRY_FIELD: '1'})}{inputs}"
         '<button type="submit" class="sa-submit sa-retry__button">'
         '<span class="sa-submit__idle">Try again</span></button></form>'
     )

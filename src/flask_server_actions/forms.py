@@ -231,9 +231,7 @@ def _form_and_state(
     return _fresh_form(action, data), flashed, flashed is not None
 
 
-def _key_for(
-    action: Action, state: ActionState | None, just_submitted: bool
-) -> bool | str:
+def _key_for(action: Action, form_id: str) -> bool | str:
     """The form's submission key: fresh, or the one a failed submission was sent with.
 
     A failure released its key, so the form shown again with the input keeps it:
@@ -242,7 +240,10 @@ def _key_for(
     """
     if not action.once:
         return False
-    if just_submitted and state is not None and not state.ok:
+    # Only the submission this request answers: a state carried over a redirect
+    # belongs to an earlier request, whose key is not the one posted now.
+    submitted = submission_for(action.endpoint, form_id)
+    if submitted is not None and not submitted.state.ok:
         return posted_key() or True
     return True
 
@@ -346,7 +347,7 @@ def render_action_form(
             pending=options.get("optimistic_pending"),
         ),
     }
-    hidden = hidden_fields(form_id, key=_key_for(action, state, just_submitted))
+    hidden = hidden_fields(form_id, key=_key_for(action, form_id))
     return Markup(
         f"<form {_attrs(attrs)}>{hidden}{status_area(form_id, state)}{body}</form>"
     )

@@ -45,8 +45,10 @@ def request_action() -> Action | None:
     if request.method != "POST" or request.endpoint is None:
         return None
     view = current_app.view_functions.get(request.endpoint)
-    # Only Action.as_view sets this mark on a view.
-    return t.cast("Action | None", getattr(view, "server_action", None))
+    from .actions import Action  # actions answers through this module
+
+    found = getattr(view, "server_action", None)
+    return found if isinstance(found, Action) else None
 
 
 def response_mode() -> ResponseMode:
