@@ -152,6 +152,13 @@ class OwnPostgres:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
+def assert_retry_later(answer) -> None:
+    """A 503 that says when to try again, in the header and in words."""
+    assert answer.status == 503, answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert "try again in 5 seconds" in answer.text
+
+
 def count(db_file, query: str, *params: object) -> int:
     with sqlite3.connect(db_file) as conn:
         return int(conn.execute(query, params).fetchone()[0])
@@ -228,11 +235,9 @@ def test_redis_going_away_and_coming_back(redis_servers):
     assert "Ada Lovelace" in page.text
     # A submission key cannot be recorded: 503 with a retry hint, input kept, no write.
     refused = browser.post(a + "/users/create", fields | typed)
-    assert refused.status == 503
-    assert refused.headers["Retry-After"] == "5"
-    assert "try again in 5 seconds" in refused.text
+    assert_retry_later(refused)
     refused_plain = browser.post(a + "/users/create", fields | typed, htmx=False)
-    assert refused_plain.status == 503
+    assert_retry_later(refused_plain)
     assert 'value="around-redis@example.com"' in refused_plain.text
     assert users_named(db_file, "around-redis@example.com") == 0
     # Rate limits fail open on A: a keyless post is sent.
@@ -240,9 +245,7 @@ def test_redis_going_away_and_coming_back(redis_servers):
     assert messages_from(db_file, "open@example.com") == 1
     # ... and closed on B: 503 with a retry hint, the input kept, nothing sent.
     closed = contact(browser, b, "closed@example.com", htmx=False, key=False)
-    assert closed.status == 503
-    assert closed.headers["Retry-After"] == "5"
-    assert "try again in 5 seconds" in closed.text
+    assert_retry_later(closed)
     assert "Kept while Redis is away." in closed.text
     assert 'value="closed@example.com"' in closed.text
     assert messages_from(db_file, "closed@example.com") == 0
@@ -294,19 +297,15 @@ def test_a_locked_database_answers_503_and_keeps_the_input(sqlite_server):
     lock.execute("BEGIN EXCLUSIVE")
     try:
         page = browser.get(url + "/users")
-        assert page.status == 503
-        assert page.headers["Retry-After"] == "5"
-        assert "try again in 5 seconds" in page.text
+        assert_retry_later(page)
 
         htmx = browser.post(url + "/users/create", fields | typed)
-        assert htmx.status == 503
-        assert htmx.headers["Retry-After"] == "5"
+        assert_retry_later(htmx)
         # Only the status area comes back: the form in the browser keeps its input.
         assert "users-create-user-status" in htmx.text
-        assert "try again in 5 seconds" in htmx.text
 
         plain = browser.post(url + "/users/create", fields | typed, htmx=False)
-        assert plain.status == 503
+        assert_retry_later(plain)
         assert 'value="Patient Person"' in plain.text
         assert 'value="patient@example.com"' in plain.text
         resubmit = hidden_fields(plain.text, "/users/create")
@@ -344,11 +343,10 @@ def test_an_unreachable_database_answers_503_and_keeps_the_input(tmp_path):
     try:
         browser = Browser()
         page = browser.get(url + "/users")
-        assert page.status == 503
-        assert page.headers["Retry-After"] == "5"
+        assert_retry_later(page)
         sender = f"unreachable-{uuid.uuid4().hex[:6]}@example.com"
         sent = contact(browser, url, sender, htmx=False)
-        assert sent.status == 503
+        assert_retry_later(sent)
         assert f'value="{sender}"' in sent.text
         assert "Kept while Redis is away." in sent.text
     finally:
@@ -404,19 +402,14 @@ def test_postgres_crashing_and_coming_back(own_postgres, tmp_path):
         assert "Popular posts" in browser.get(url + "/posts").text
         # A page that needs the database: a clear 503 with a retry hint.
         page = browser.get(url + "/products?q=lamp")
-        assert page.status == 503
-        assert page.headers["Retry-After"] == "5"
-        assert "try again in 5 seconds" in page.text
+        assert_retry_later(page)
         # An action: 503 in the form's status area; the browser keeps the form.
         htmx = browser.post(url + "/users/create", js_form | with_js)
-        assert htmx.status == 503
-        assert htmx.headers["Retry-After"] == "5"
+        assert_retry_later(htmx)
         assert "users-create-user-status" in htmx.text
-        assert "try again in 5 seconds" in htmx.text
         # Without JavaScript: the page again, with what was typed, to send again.
         plain = browser.post(url + "/users/create", plain_form | without_js, htmx=False)
-        assert plain.status == 503
-        assert plain.headers["Retry-After"] == "5"
+        assert_retry_later(plain)
         assert 'value="Plain Survivor"' in plain.text
         assert 'value="without-js@example.com"' in plain.text
         resend = hidden_fields(plain.text, "/users/create")

@@ -11,6 +11,7 @@ from flask_server_actions import ServerActions
 from flask_server_actions import action
 from flask_server_actions import allow
 from flask_server_actions import render_page
+from flask_server_actions.cache import CacheUnavailable
 
 from .test_cache import REDIS_URL
 from .test_cache import redis_or_skip
@@ -28,6 +29,10 @@ def make_app(app, calls, **config):
     def ping():
         calls.append(1)
         return ActionState.success("Pong.")
+
+    @action(bp, page=index, allow=allow.public, rate_limit="3/minute")
+    def busy():
+        raise CacheUnavailable("the store went away")
 
     @action(bp, page=index, allow=allow.public)
     def unlimited():
@@ -65,6 +70,26 @@ def test_limit_allows_then_refuses_with_retry_after(client, calls):
     assert "Too many requests (the limit is 3/minute)" in response.text
     assert int(response.headers["Retry-After"]) > 0
     assert len(calls) == 3  # the action did not run
+
+
+def test_answers_within_the_limit_carry_no_retry_after(client):
+    response = ping(client, {"HX-Request": "true", "HX-Target": "form#notes-ping"})
+    assert response.status_code == 200
+    assert response.headers["X-RateLimit-Limit"] == "3"
+    # Flask-Limiter would say when the window resets; a 200 has nothing to retry.
+    assert "Retry-After" not in response.headers
+
+
+@pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}], ids=["plain", "htmx"])
+def test_a_503_of_a_limited_action_keeps_its_own_retry_after(app, client, headers):
+    app.config["SERVER_ACTIONS_RETRY_AFTER"] = 7
+    response = client.post(
+        "/actions/busy", data={"_sa_page": "/notes"}, headers=headers
+    )
+    assert response.status_code == 503
+    # The wait the page states, not the rate-limit window (about 60 s).
+    assert response.headers["Retry-After"] == "7"
+    assert "try again in 7 seconds" in response.text
 
 
 def test_breach_plain_renders_the_page_with_message(client):

@@ -16,6 +16,7 @@ import logging
 import typing as t
 
 from flask import Flask
+from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
@@ -65,6 +66,7 @@ def create_limiter(app: Flask) -> Limiter:
     existing = next(iter(app.extensions.get("limiter") or ()), None)
     if isinstance(existing, Limiter):
         app.extensions[LIMITER_KEY] = existing
+        keep_own_retry_after(app)
         return existing
     storage = app.config["SERVER_ACTIONS_RATELIMIT_STORAGE_URI"] or app.config.get(
         "RATELIMIT_STORAGE_URI"
@@ -96,7 +98,38 @@ def create_limiter(app: Flask) -> Limiter:
         swallow_errors=fail == "open",
     )
     app.extensions[LIMITER_KEY] = limiter
+    keep_own_retry_after(app)
     return limiter
+
+
+def keep_own_retry_after(app: Flask) -> None:
+    """Let ``Retry-After`` mean the answer's own wait, not the rate-limit window.
+
+    With its headers on, Flask-Limiter sets ``Retry-After`` on every answer of
+    a limited view to when the window resets: a 200 would say "retry in 59 s",
+    and a 503 that says "try again in 5 seconds" would say 60 in its header.
+    Only a 429 is about the limit; any other answer keeps what the app set.
+    """
+    funcs = app.after_request_funcs.setdefault(None, [])
+
+    def remember(response: Response) -> Response:
+        g._server_actions_retry_after = response.headers.get("Retry-After")
+        return response
+
+    def restore(response: Response) -> Response:
+        if response.status_code == 429 or "_server_actions_retry_after" not in g:
+            return response
+        own = g._server_actions_retry_after
+        if own is None:
+            response.headers.pop("Retry-After", None)
+        else:
+            response.headers["Retry-After"] = own
+        return response
+
+    # Flask runs these in reverse: remember before the limiter's hook (added
+    # just before this), restore after every other hook.
+    funcs.append(remember)
+    funcs.insert(0, restore)
 
 
 def limit_action(state: BlueprintSetupState, act: Action) -> None:
