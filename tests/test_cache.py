@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -22,6 +21,7 @@ from flask_server_actions import current_cache
 from flask_server_actions import render_page
 from flask_server_actions import revalidate_path
 from flask_server_actions import revalidate_tag
+from tests.services import unavailable_service
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 HTMX = {"HX-Request": "true", "HX-Target": "form#cached-touch"}
@@ -33,9 +33,7 @@ def redis_or_skip() -> None:
     try:
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.ConnectionError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis is not reachable at 127.0.0.1:6379 on CI.")
-        pytest.skip("Redis is not reachable at 127.0.0.1:6379.")
+        unavailable_service("Redis is not reachable at 127.0.0.1:6379")
 
 
 @pytest.fixture(params=["memory", "filesystem", "redis"])

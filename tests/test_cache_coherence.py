@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import unavailable_service
 from tests.test_cache import REDIS_URL
 from tests.test_cache import redis_or_skip
 
@@ -66,9 +67,7 @@ def backend_env(request, tmp_path):
 @pytest.fixture
 def servers(backend_env):
     if not GUNICORN.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"gunicorn is not installed beside {sys.executable} on CI.")
-        pytest.skip(f"gunicorn is not installed beside {sys.executable}.")
+        unavailable_service(f"gunicorn is not installed beside {sys.executable}")
     env = os.environ | backend_env
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]

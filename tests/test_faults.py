@@ -159,6 +159,24 @@ def assert_retry_later(answer) -> None:
     assert "try again in 5 seconds" in answer.text
 
 
+def create_user_refused(
+    browser: Browser, url: str, body: dict[str, str], *, htmx: bool
+):
+    """Post the new-user form while the database is away: a 503 that loses nothing.
+
+    With htmx only the form's status area comes back, so the form in the browser
+    keeps its input; without, the page comes back with what was typed in it.
+    """
+    answer = browser.post(url + "/users/create", body, htmx=htmx)
+    assert_retry_later(answer)
+    if htmx:
+        assert "users-create-user-status" in answer.text
+    else:
+        assert f'value="{body["name"]}"' in answer.text
+        assert f'value="{body["email"]}"' in answer.text
+    return answer
+
+
 def count(db_file, query: str, *params: object) -> int:
     with sqlite3.connect(db_file) as conn:
         return int(conn.execute(query, params).fetchone()[0])
@@ -299,15 +317,8 @@ def test_a_locked_database_answers_503_and_keeps_the_input(sqlite_server):
         page = browser.get(url + "/users")
         assert_retry_later(page)
 
-        htmx = browser.post(url + "/users/create", fields | typed)
-        assert_retry_later(htmx)
-        # Only the status area comes back: the form in the browser keeps its input.
-        assert "users-create-user-status" in htmx.text
-
-        plain = browser.post(url + "/users/create", fields | typed, htmx=False)
-        assert_retry_later(plain)
-        assert 'value="Patient Person"' in plain.text
-        assert 'value="patient@example.com"' in plain.text
+        create_user_refused(browser, url, fields | typed, htmx=True)
+        plain = create_user_refused(browser, url, fields | typed, htmx=False)
         resubmit = hidden_fields(plain.text, "/users/create")
     finally:
         lock.execute("ROLLBACK")
@@ -403,15 +414,8 @@ def test_postgres_crashing_and_coming_back(own_postgres, tmp_path):
         # A page that needs the database: a clear 503 with a retry hint.
         page = browser.get(url + "/products?q=lamp")
         assert_retry_later(page)
-        # An action: 503 in the form's status area; the browser keeps the form.
-        htmx = browser.post(url + "/users/create", js_form | with_js)
-        assert_retry_later(htmx)
-        assert "users-create-user-status" in htmx.text
-        # Without JavaScript: the page again, with what was typed, to send again.
-        plain = browser.post(url + "/users/create", plain_form | without_js, htmx=False)
-        assert_retry_later(plain)
-        assert 'value="Plain Survivor"' in plain.text
-        assert 'value="without-js@example.com"' in plain.text
+        create_user_refused(browser, url, js_form | with_js, htmx=True)
+        plain = create_user_refused(browser, url, plain_form | without_js, htmx=False)
         resend = hidden_fields(plain.text, "/users/create")
         # The refused submission released its key, and the form shown again keeps it.
         assert resend["_sa_key"] == plain_form["_sa_key"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import unavailable_service
 from tests.test_cache import REDIS_URL
 from tests.test_cache import redis_or_skip
 from tests.test_cache_coherence import free_port
@@ -60,9 +61,7 @@ def backend_env(request, tmp_path):
 
 def start_gunicorn(env_extra: dict[str, str]):
     if not GUNICORN.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"gunicorn is not installed beside {sys.executable} on CI.")
-        pytest.skip(f"gunicorn is not installed beside {sys.executable}.")
+        unavailable_service(f"gunicorn is not installed beside {sys.executable}")
     env = os.environ | env_extra
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
