@@ -29,12 +29,19 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if test_config is None:
+        # Tests bring their own key; any server but Flask's own needs a real one.
+        settings.check_secret_key(
+            os.environ, flask_command=settings.flask_command_running()
+        )
     app.config.from_mapping(
         settings.from_environment(os.environ, app.instance_path),
         SITE_CONTACT_RATE_LIMIT=os.environ.get("CONTACT_RATE_LIMIT", "10/minute"),
         # Password guesses per client address (or account) and minute.
         SITE_SIGN_IN_RATE_LIMIT=os.environ.get("SIGN_IN_RATE_LIMIT", "10/minute"),
         SERVER_ACTIONS_RESUBMIT_TEMPLATE="resubmit.html",
+        # confirm= without JavaScript asks on a page in the site's layout.
+        SERVER_ACTIONS_CONFIRM_TEMPLATE="confirm.html",
         # /reports computes a month this often (seconds), so the stream is visible.
         SITE_REPORT_SECTION_DELAY=0.25,
     )
@@ -88,7 +95,5 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     if app.config["SITE_CREATE_SCHEMA"]:
         # Zero-setup SQLite; PostgreSQL and production use `flask db upgrade`
         # and `flask seed`.
-        with app.app_context():
-            db.create_all()
-            deploy.seed_all()
+        deploy.create_schema(app)
     return app

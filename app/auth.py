@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import current_app
 from flask import request
+from flask import session
 from flask_login import LoginManager
 from flask_login import login_user
 from flask_login import logout_user
@@ -19,9 +20,11 @@ from flask_server_actions import local_path
 from flask_server_actions import redirect_to
 from flask_server_actions import render_page
 
+from .cart import drop_cart
 from .forms import SignInForm
 from .models import User
 from .models import db
+from .todos import drop_visitor_todos
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -58,8 +61,11 @@ def sign_in_page() -> str:
     form=SignInForm,
     allow=allow.public,
     rule="/sign-in",
-    # Slows password guessing: a breach answers 429 in the form.
+    # Slows password guessing: a breach answers 429 in the form. Counted per
+    # address and per account tried, so neither many accounts from one address
+    # nor one account from many addresses gets more guesses.
     rate_limit=lambda: str(current_app.config["SITE_SIGN_IN_RATE_LIMIT"]),
+    rate_limit_by=("address", "field:email"),
 )
 def sign_in(form: SignInForm) -> ActionState:
     user = db.session.scalar(db.select(User).where(User.email == form.email.data))
@@ -79,5 +85,21 @@ def sign_in(form: SignInForm) -> ActionState:
 
 @action(bp, allow=allow.signed_in, rule="/sign-out")
 def sign_out() -> ActionState:
+    """Sign out and forget this browser session, as a shared computer needs.
+
+    The cart and a visitor's to-dos belong to the browser session, not the
+    account, so the next person at this browser would find them: they are
+    deleted (in the action's transaction) and the session is cleared. Only the
+    CSRF secret stays (flask-wtf keeps it under ``WTF_CSRF_FIELD_NAME``), as
+    Django keeps its CSRF cookie at logout: a form still open in another tab
+    then answers "please sign in" instead of "this form expired". The
+    account's own to-dos stay with the account.
+    """
+    drop_cart()
+    drop_visitor_todos()
     logout_user()
+    csrf_key = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    kept = {csrf_key: session[csrf_key]} if csrf_key in session else {}
+    session.clear()
+    session.update(kept)
     return redirect_to("home.index", message="You are signed out.")

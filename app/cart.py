@@ -17,6 +17,7 @@ import typing as t
 from flask import Blueprint
 from flask import session
 from flask_wtf import FlaskForm
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from wtforms import FieldList
@@ -86,6 +87,13 @@ def current_cart_id(*, create: bool = False) -> str | None:
     cart_id = secrets.token_urlsafe(16)
     session[SESSION_KEY] = cart_id
     return cart_id
+
+
+def drop_cart() -> None:
+    """Delete this browser session's cart (at sign-out): nobody can reach it after."""
+    cart_id = current_cart_id()
+    if cart_id is not None:
+        db.session.execute(delete(CartLine).where(CartLine.cart_id == cart_id))
 
 
 def cart_lines() -> list[tuple[CartLine, Product]]:
@@ -206,7 +214,8 @@ def batch_update_items(form: BatchUpdateForm) -> ActionState:
                 status=422,
                 errors={name: ["The shop could not store this quantity."]},
             ) from exc
-    revalidate_tag("cart")
+    # The products page shows how many are in carts (live, in every browser).
+    revalidate_tag("cart", "stock")
     if not removed and not updated:
         return ActionState.success("Nothing to change: your cart is as it was.")
     parts = []
@@ -247,7 +256,8 @@ def add_item(product_id: int) -> ActionState:
     else:
         line.quantity += 1
     db.session.flush()
-    revalidate_tag("cart")
+    # The products page shows how many are in carts (live, in every browser).
+    revalidate_tag("cart", "stock")
     return ActionState.success(
         f"Added {product.name} ({line.quantity} in your cart).",
         data={"quantity": line.quantity},

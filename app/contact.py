@@ -35,6 +35,8 @@ def index() -> str:
     rule="/contact/send",
     max_body="16 KB",
     rate_limit=lambda: str(current_app.config["SITE_CONTACT_RATE_LIMIT"]),
+    # A message means the same whenever it arrives: kept while offline.
+    offline=True,
 )
 def send_message(form: ContactForm) -> ActionState:
     db.session.add(

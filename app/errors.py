@@ -20,7 +20,7 @@ _TEXT = {
 
 def register(app: Flask) -> None:
     @app.errorhandler(500)
-    def server_error(exc: HTTPException) -> tuple[str, int]:
+    def server_error(_exc: HTTPException) -> tuple[str, int]:
         # Logged by Flask already; the page must not need the database.
         title = "Something went wrong"
         text = "Something went wrong on our side. Please try again in a moment."

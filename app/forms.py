@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import typing as t
+
+from flask import has_request_context
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms import HiddenField
@@ -13,6 +17,19 @@ from wtforms.validators import Email
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import Regexp
+from wtforms.validators import ValidationError
+
+from .models import User
+from .models import db
+
+
+def signed_in_admin() -> bool:
+    """Whether the current request comes from a signed-in admin."""
+    return bool(
+        has_request_context()
+        and current_user.is_authenticated
+        and current_user.role == "admin"
+    )
 
 
 def strip(value: object) -> object:
@@ -51,7 +68,23 @@ class CreateUserForm(FlaskForm):
         choices=[SelectChoice("user", "User"), SelectChoice("admin", "Admin")],
         default="user",
         validate_choice=True,
+        description="Only admins see this; anyone else's new accounts are users.",
     )
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not signed_in_admin():
+            # Only an admin chooses a role. For anyone else the field is not
+            # there: not shown, and a ``role`` in a crafted post is never read,
+            # so the account gets the default role.
+            del self.role
+
+    def validate_email(self, field: EmailField) -> None:
+        """Taken already? Asked while typing too (the page validates on change);
+        the action checks again on submit, for two people taking it at once."""
+        taken = db.session.scalar(db.select(User.id).where(User.email == field.data))
+        if taken is not None:
+            raise ValidationError("This email is already in use.")
 
 
 class RequestUsernameForm(FlaskForm):

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import redirect
+from flask import url_for
+from werkzeug.wrappers import Response
 
 from flask_server_actions import render_page
 
@@ -92,3 +95,10 @@ EXAMPLES = [
 @bp.get("/")
 def index() -> str:
     return render_page("home.html", examples=EXAMPLES)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    # Every page links its icon; this answers clients that ask the old fixed
+    # address anyway (a raw error or JSON answer opened in a tab, feed readers).
+    return redirect(url_for("static", filename="favicon.ico"), 301)

@@ -28,7 +28,7 @@ from flask_server_actions import ActionError
 from flask_server_actions import ActionState
 from flask_server_actions import action
 from flask_server_actions import allow
-from flask_server_actions import htmx
+from flask_server_actions import current_htmx
 from flask_server_actions import render_page
 from flask_server_actions import revalidate_tag
 
@@ -80,7 +80,7 @@ def _is_bot() -> bool:
 
 def count_view(key: str) -> bool:
     """Count one view of ``key`` for this request, if it is a reader's page view."""
-    if request.method != "GET" or htmx or _is_bot():
+    if request.method != "GET" or current_htmx or _is_bot():
         return False
     now = time.time()
     seen = {

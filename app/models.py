@@ -36,12 +36,16 @@ class SecretString(TypeDecorator[Secret[str]]):
         self.message = message
 
     def process_bind_param(
-        self, value: Secret[str] | str | None, dialect: Dialect
+        self,
+        value: Secret[str] | str | None,
+        dialect: Dialect,  # noqa: ARG002 - SQLAlchemy's signature
     ) -> str | None:
         return value.reveal() if isinstance(value, Secret) else value
 
     def process_result_value(
-        self, value: str | None, dialect: Dialect
+        self,
+        value: str | None,
+        dialect: Dialect,  # noqa: ARG002 - SQLAlchemy's signature
     ) -> Secret[str] | None:
         return secret(value, self.message) if value is not None else None
 
@@ -182,7 +186,7 @@ SEED_USERS = [
     ("Grace Hopper", "grace@example.com", "user"),
     ("Alan Turing", "alan@example.com", "user"),
 ]
-#: The accounts that can sign in (documented in the README).
+#: The accounts that can sign in (documented in docs/reference-site.md).
 SEED_PASSWORDS = {
     "ada@example.com": "analytical-engine",
     "grace@example.com": "compiler-1952",

@@ -22,13 +22,14 @@ from markupsafe import escape
 from sqlalchemy import func
 from sqlalchemy import or_
 
-from flask_server_actions import htmx
+from flask_server_actions import current_htmx
 from flask_server_actions import lazy
 from flask_server_actions import render_page
 from flask_server_actions.htmx import replace_url
 
 from .cart import cart_count
 from .models import PRODUCT_CATEGORIES
+from .models import CartLine
 from .models import Product
 from .models import db
 
@@ -80,6 +81,9 @@ class Results:
     total: int
     page: int
     pages: int
+    #: How many of each product on the page are in shoppers' carts (live: the
+    #: cart's actions revalidate the ``stock`` tag).
+    in_carts: dict[int, int] = dataclasses.field(default_factory=dict)
 
 
 def read_search() -> Search:
@@ -119,7 +123,14 @@ def find_products(search: Search) -> Results:
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     )
-    return Results(list(products), total or 0, page, pages)
+    found = list(products)
+    rows = db.session.execute(
+        db.select(CartLine.product_id, func.sum(CartLine.quantity))
+        .where(CartLine.product_id.in_([p.id for p in found]))
+        .group_by(CartLine.product_id)
+    )
+    in_carts = {int(product_id): int(count) for product_id, count in rows}
+    return Results(found, total or 0, page, pages, in_carts)
 
 
 def highlight(text: str, query: str) -> Markup:
@@ -136,7 +147,7 @@ def highlight(text: str, query: str) -> Markup:
 @bp.get("/products")
 def index() -> str:
     search = read_search()
-    if htmx and request.method == "GET":
+    if current_htmx and request.method == "GET":
         # The address bar follows the search, so it can be bookmarked or shared.
         canonical = search.url()
 

@@ -38,12 +38,16 @@ from sqlalchemy import func
 from wtforms import SelectChoice
 from wtforms import SelectField
 
+from flask_server_actions import ActionError
 from flask_server_actions import ActionState
 from flask_server_actions import action
 from flask_server_actions import allow
 from flask_server_actions import redirect_to
 from flask_server_actions import render_page
 from flask_server_actions import response_mode
+from flask_server_actions.streaming import TooManyStreams
+from flask_server_actions.streaming import check_stream_limits
+from flask_server_actions.streaming import stream_format
 from flask_server_actions.streaming import stream_response
 
 from .models import SALE_REGIONS
@@ -105,6 +109,9 @@ class MonthSection:
     def average_cents(self) -> int:
         return self.revenue_cents // self.orders if self.orders else 0
 
+    #: Not the note that the time limit ended the report.
+    stopped: t.ClassVar[bool] = False
+
     def to_json(self) -> dict[str, t.Any]:
         return {
             "section": self.number,
@@ -115,6 +122,32 @@ class MonthSection:
             "average_cents": self.average_cents,
             "best_region": self.best_region,
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportStopped:
+    """The last chunk when the stream's time limit ended the report early."""
+
+    done: int
+    stopped: t.ClassVar[bool] = True
+
+    @property
+    def message(self) -> str:
+        return (
+            f"The report took too long and was stopped after {self.done} of"
+            f" {SECTIONS} months. Please try again later."
+        )
+
+    def to_json(self) -> dict[str, t.Any]:
+        return {
+            "stopped": True,
+            "of": SECTIONS,
+            "done": self.done,
+            "message": self.message,
+        }
+
+
+Chunk = MonthSection | ReportStopped
 
 
 def _month_section(year: int, region: str, month: int) -> MonthSection:
@@ -184,6 +217,15 @@ def index() -> str:
 )
 def generate_report(form: ReportForm) -> ActionState:
     """Check the parameters; the report itself streams from :func:`run`."""
+    try:
+        # Said here, in the form, rather than by the stream it would open.
+        check_stream_limits()
+    except TooManyStreams as refused:
+        raise ActionError(
+            str(refused.description),
+            status=429,
+            headers={"Retry-After": str(refused.retry_after)},
+        ) from None
     params = {"year": form.year.data, "region": form.region.data}
     if response_mode() == "plain":
         # Without JavaScript the report page itself streams in.
@@ -202,29 +244,71 @@ def run() -> ResponseReturnValue:
     year, region = int(params["year"]), params["region"]
     done: list[MonthSection] = []
 
-    def as_sse(section: MonthSection) -> str:
-        done.append(section)
+    def months() -> Iterator[Chunk]:
+        source = report_sections(year, region)
+        try:
+            for section in source:
+                done.append(section)
+                yield section
+        finally:
+            source.close()
+
+    def as_sse(chunk: Chunk) -> str:
         return render_template(
             "reports/_report.html",
             sections=done,
             total=SECTIONS,
             year=year,
             region=region_label(region),
+            stopped=chunk.message if isinstance(chunk, ReportStopped) else None,
         )
 
-    return stream_response(
-        report_sections(year, region),
-        html=lambda sections: stream_template(
-            "reports/run.html",
-            sections=sections,
-            total=SECTIONS,
-            year=year,
-            region=region_label(region),
-            form_values=params,
-        ),
-        sse=as_sse,
-        ndjson=MonthSection.to_json,
+    try:
+        return stream_response(
+            months(),
+            html=lambda chunks: stream_template(
+                "reports/run.html",
+                sections=chunks,
+                total=SECTIONS,
+                year=year,
+                region=region_label(region),
+                form_values=params,
+            ),
+            sse=as_sse,
+            ndjson=lambda chunk: chunk.to_json(),
+            stopped=lambda: ReportStopped(len(done)),
+        )
+    except TooManyStreams as refused:
+        return refused_stream(refused)
+
+
+def refused_stream(refused: TooManyStreams) -> ResponseReturnValue:
+    """A 429 in the shape the stream's caller reads.
+
+    htmx's first request of an SSE stream is an ordinary GET whose answer, when
+    it is not an event stream, is swapped into the element that asked: so the
+    sentence lands where the report would have.
+    """
+    headers = {
+        "Retry-After": str(refused.retry_after),
+        "Cache-Control": "no-store",
+        "Vary": "Accept",
+    }
+    fmt = stream_format()
+    if fmt == "ndjson":
+        return {"ok": False, "message": refused.description}, 429, headers
+    if fmt == "sse":
+        page = render_template("reports/_refused.html", message=refused.description)
+        return page, 429, headers
+    page = render_template(
+        "error.html",
+        code=429,
+        title="Too many reports at once",
+        text=refused.description,
+        back_url=url_for("reports.index"),
+        back_label="Back to reports",
     )
+    return page, 429, headers
 
 
 @bp.app_template_filter("money")

@@ -1,8 +1,15 @@
-"""The site's configuration from environment variables (see the README's table).
+"""The site's configuration from environment variables (see the table in docs/reference-site.md).
 
 Development needs none of them: SQLite in the instance folder, an in-process
 cache, a throwaway secret. Production (``SITE_ENV=production``) refuses to start
 without a real ``SECRET_KEY`` and turns on secure cookies.
+
+The throwaway secret is public (it is written below), so anyone could sign a
+session with it. Only the ``flask`` command (its development server, ``flask
+run``, and commands such as ``flask db upgrade``) and tests get it without
+asking; any other server (gunicorn, uWSGI, waitress…) refuses to start without
+a real ``SECRET_KEY`` unless ``SITE_ENV=development`` says that this is a
+development machine (:func:`check_secret_key`).
 """
 
 from __future__ import annotations
@@ -22,6 +29,51 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 
 class ConfigurationError(RuntimeError):
     """An environment variable is missing or wrong; the message says which and how."""
+
+
+def weak_secret(secret: str) -> bool:
+    """Whether ``secret`` is the public development key or too short to trust."""
+    return secret == DEV_SECRET_KEY or len(secret) < MIN_SECRET_LENGTH
+
+
+_MAKE_A_KEY = (
+    f"a random value of at least {MIN_SECRET_LENGTH} characters, e.g. the output of"
+    ' `python -c "import secrets; print(secrets.token_hex(32))"`'
+)
+
+
+def check_secret_key(environ: t.Mapping[str, str], *, flask_command: bool) -> None:
+    """Refuse to serve with the public development key unless development was asked for.
+
+    Outside the ``flask`` command (``flask_command``), a missing or weak
+    ``SECRET_KEY`` is refused unless ``SITE_ENV=development`` is set: a site
+    started by gunicorn (or any other server) is taken to be reachable by others.
+    """
+    if flask_command or not weak_secret(environ.get("SECRET_KEY", "")):
+        return
+    if environ.get("SITE_ENV", "").strip() == "development":
+        return
+    raise ConfigurationError(
+        "SECRET_KEY is missing or weak, and this server is not Flask's development"
+        " server: sessions signed with the public development key could be forged"
+        f" by anyone. Set SECRET_KEY to {_MAKE_A_KEY} (and SITE_ENV=production on a"
+        " real site), or set SITE_ENV=development to use the development key on"
+        " purpose on your own machine."
+    )
+
+
+def flask_command_running() -> bool:
+    """Whether the app is being loaded by the ``flask`` command.
+
+    That is its development server (``flask run``, also in the reloader's child
+    process) or one of its commands (``flask db upgrade``, ``flask seed``); a
+    WSGI server such as gunicorn imports ``wsgi.py`` outside any such command.
+    """
+    import click
+    from flask.cli import FlaskGroup
+
+    context = click.get_current_context(silent=True)
+    return context is not None and isinstance(context.find_root().command, FlaskGroup)
 
 
 def _flag(environ: t.Mapping[str, str], name: str, default: bool) -> bool:
@@ -67,7 +119,7 @@ def from_environment(
     """The Flask config the environment asks for."""
     production = environ.get("SITE_ENV", "development").strip() == "production"
     secret = environ.get("SECRET_KEY", "")
-    if production and (secret == DEV_SECRET_KEY or len(secret) < MIN_SECRET_LENGTH):
+    if production and weak_secret(secret):
         raise ConfigurationError(
             "SITE_ENV=production needs a real SECRET_KEY of at least"
             f" {MIN_SECRET_LENGTH} characters, e.g. the output of"
@@ -114,6 +166,18 @@ def from_environment(
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").strip().upper(),
+        # A stream holds a server thread while it runs (docs/reference-site.md, "Sizing").
+        "SERVER_ACTIONS_STREAMS_PER_USER": _int(environ, "STREAMS_PER_USER", 2),
+        "SERVER_ACTIONS_STREAMS_PER_PROCESS": _int(environ, "STREAMS_PER_PROCESS", 4),
+        "SERVER_ACTIONS_STREAM_TIME_LIMIT": _int(environ, "STREAM_TIME_LIMIT", 60),
+        # Live regions' streams (docs/live-regions.md): one per browser.
+        "SERVER_ACTIONS_LIVE_PER_USER": _int(environ, "LIVE_PER_USER", 4),
+        "SERVER_ACTIONS_LIVE_PER_ADDRESS": _int(environ, "LIVE_PER_ADDRESS", 20),
+        "SERVER_ACTIONS_LIVE_PER_PROCESS": _int(environ, "LIVE_PER_PROCESS", 100),
+        "SERVER_ACTIONS_LIVE_URL": environ.get("LIVE_URL", "").strip() or None,
+        # Seconds a request body may take to arrive (plus 1 s per 64 KB) under
+        # gunicorn before the client gets a 408 and its thread is free.
+        "SITE_BODY_TIMEOUT": _int(environ, "BODY_TIMEOUT", 10),
     }
     if cache == "filesystem" and environ.get("CACHE_DIR"):
         config["SERVER_ACTIONS_CACHE_DIR"] = environ["CACHE_DIR"]

@@ -53,6 +53,16 @@ def current_owner() -> str:
     return f"session:{token}"
 
 
+def drop_visitor_todos() -> None:
+    """Delete the to-dos this browser session kept as a visitor (at sign-out).
+
+    A signed-in user's own list belongs to the account and stays.
+    """
+    token = session.get(OWNER_KEY)
+    if isinstance(token, str) and token:
+        db.session.execute(delete(Todo).where(Todo.owner == f"session:{token}"))
+
+
 def owned_todos() -> list[Todo]:
     return list(
         db.session.scalars(
@@ -84,6 +94,8 @@ def index() -> str:
     allow=allow.public,
     rule="/todos/add",
     max_body="8 KB",
+    # Adding a todo means the same whenever it arrives: kept while offline.
+    offline=True,
 )
 def add_todo(form: TodoForm) -> ActionState:
     """The seed's ``addTodo``."""

@@ -18,6 +18,9 @@ from .models import db
 
 bp = Blueprint("users", __name__)
 
+#: The role of an account made by anyone but an admin.
+DEFAULT_ROLE = "user"
+
 
 def all_users() -> list[User]:
     return list(db.session.scalars(db.select(User).order_by(User.name)))
@@ -42,7 +45,9 @@ def create_user(form: CreateUserForm) -> ActionState:
             status=409,
             errors={"email": ["This email is already in use."]},
         )
-    user = User(name=form.name.data, email=email, role=form.role.data)
+    # The role field exists for admins only (see CreateUserForm).
+    role = form.role.data if form.role is not None else DEFAULT_ROLE
+    user = User(name=form.name.data, email=email, role=role)
     db.session.add(user)
     try:
         db.session.flush()
@@ -53,4 +58,6 @@ def create_user(form: CreateUserForm) -> ActionState:
             errors={"email": ["This email is already in use."]},
         ) from exc
     revalidate_tag("users")
-    return ActionState.success(f"{user.name} was created.", data={"user_id": user.id})
+    return ActionState.success(
+        f"{user.name} was created.", data={"user_id": user.id, "role": user.role}
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 import subprocess
@@ -20,11 +21,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclasses.dataclass
+class Server:
+    """A running gunicorn: its base URL and its master process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def worker_pids(self) -> list[int]:
+        """The workers: the master's children."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return sorted(map(int, children))
+
+
 @contextlib.contextmanager
-def gunicorn(
-    app: str, workers: int = 2, env: dict[str, str] | None = None
-) -> Iterator[str]:
-    """Run ``app`` (``module:factory()``) under gunicorn; yield its base URL."""
+def serve(
+    app: str,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Iterator[Server]:
+    """Run ``app`` (``module:factory()``) under gunicorn until the block ends.
+
+    It is stopped on the way out whatever happens (an error, Ctrl-C): SIGTERM,
+    then SIGKILL if it has not exited after 10 seconds.
+    """
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -34,9 +56,14 @@ def gunicorn(
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
+        *args,
         app,
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    # In a session of its own, so Ctrl-C reaches only the benchmark, which then
+    # stops the server here, in order, instead of both racing to shut down.
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 15
         while True:
@@ -48,7 +75,20 @@ def gunicorn(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not start on port {port}")
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield Server(f"http://127.0.0.1:{port}", process)
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def gunicorn(
+    app: str, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run ``app`` (``module:factory()``) under gunicorn; yield its base URL."""
+    with serve(app, workers, env) as server:
+        yield server.url

@@ -29,7 +29,8 @@ def session(base_url: str) -> tuple[str, str]:
     html = response.read().decode()
     cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match and cookie, "could not get a CSRF token from /notes"
+    assert match, "could not get a CSRF token from /notes"
+    assert cookie, "no session cookie from /notes"
     return cookie, match.group(1)
 
 

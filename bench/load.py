@@ -1,7 +1,7 @@
 """Load and soak: the real site under gunicorn on PostgreSQL and Redis, mixed traffic.
 
     python -m bench.load                       # 10 s, 16 connections (smoke)
-    python -m bench.load --seconds 300 --clients 64   # the soak in the README
+    python -m bench.load --seconds 300 --clients 64   # the soak in docs/reference-site.md
 
 Traffic, per request picked at random:
 
@@ -155,7 +155,8 @@ class Traffic:
         self.port = port
         status, html, cookie = get(port, "/users", {})
         match = _TOKEN.search(html)
-        assert status == 200 and match, "no form on /users"
+        assert status == 200, f"/users answered {status}"
+        assert match, "no form on /users"
         self.headers = {"Cookie": cookie.split(";", 1)[0]}
         self.fields = {
             "csrf_token": match.group(1),

@@ -31,6 +31,7 @@ def create_app() -> Flask:
         SERVER_ACTIONS_CACHE_DIR=os.environ.get("SA_TEST_CACHE_DIR"),
         SERVER_ACTIONS_REDIS_URL=os.environ.get("SA_TEST_REDIS_URL"),
         SERVER_ACTIONS_CACHE_PREFIX=os.environ.get("SA_TEST_PREFIX", "sa:"),
+        SERVER_ACTIONS_LEDGER_PATH=os.environ.get("SA_TEST_LEDGER"),
     )
     counter = Path(os.environ["SA_TEST_COUNTER"])
     bp = Blueprint("coherence", __name__)

@@ -25,9 +25,19 @@ _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def app() -> Flask:
-    app = Flask(__name__, template_folder=str(HERE / "templates"))
+def app(request, tmp_path) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(HERE / "templates"),
+        # The submission ledger's file goes in the instance folder.
+        instance_path=str(tmp_path / "instance"),
+    )
     app.config.update(TESTING=True, SECRET_KEY="test secret")
+    # Config is read once when the extension is set up, so a test that needs
+    # other settings says so with @pytest.mark.app_config(KEY=value).
+    marker = request.node.get_closest_marker("app_config")
+    if marker is not None:
+        app.config.update(marker.kwargs)
     return app
 
 

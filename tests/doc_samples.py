@@ -64,3 +64,31 @@ def quick_start() -> list[Sample]:
 
 def guides() -> list[Path]:
     return sorted((ROOT / "docs").glob("*.md"))
+
+
+_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+def prose(text: str) -> str:
+    """``text`` without its fenced code blocks (a ``# comment`` there is no heading)."""
+    return _FENCE.sub("", text)
+
+
+def links(text: str) -> list[str]:
+    """The targets of the Markdown links in ``text``'s prose."""
+    return _LINK.findall(_CODE_SPAN.sub("", prose(text)))
+
+
+def anchors(text: str) -> set[str]:
+    """The anchors GitHub gives ``text``'s headings (``-1``, ``-2`` for repeats)."""
+    found: set[str] = set()
+    for heading in _HEADING.findall(prose(text)):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        candidate, n = slug, 0
+        while candidate in found:
+            n += 1
+            candidate = f"{slug}-{n}"
+        found.add(candidate)
+    return found

@@ -13,6 +13,7 @@ import time
 
 from flask import Blueprint
 from flask import Flask
+from flask_wtf.csrf import generate_csrf
 
 from flask_server_actions import ActionState
 from flask_server_actions import ServerActions
@@ -34,6 +35,7 @@ def create_app() -> Flask:
         SERVER_ACTIONS_CACHE_DIR=os.environ.get("SA_TEST_CACHE_DIR"),
         SERVER_ACTIONS_REDIS_URL=os.environ.get("SA_TEST_REDIS_URL"),
         SERVER_ACTIONS_CACHE_PREFIX=os.environ.get("SA_TEST_PREFIX", "sa:"),
+        SERVER_ACTIONS_LEDGER_PATH=os.environ.get("SA_TEST_LEDGER"),
         SERVER_ACTIONS_RATELIMIT_STORAGE_URI=os.environ.get("SA_TEST_LIMIT_STORAGE"),
         RATELIMIT_KEY_PREFIX=os.environ.get("SA_TEST_PREFIX", ""),
         # Generous: on a busy machine a repeat must not give up waiting.
@@ -42,6 +44,11 @@ def create_app() -> Flask:
     with _connect() as db:
         db.execute("CREATE TABLE IF NOT EXISTS orders (item TEXT NOT NULL)")
     bp = Blueprint("shop", __name__)
+
+    @bp.get("/")
+    def start() -> str:
+        # A browser's session: submission keys are kept per session (its CSRF secret).
+        return str(generate_csrf())
 
     @action(bp, allow=allow.public)
     def order() -> ActionState:

@@ -315,8 +315,8 @@ def test_same_origin_post_accepted(client, token, journal):
     assert journal.notes == ["Hello"]
 
 
+@pytest.mark.app_config(SERVER_ACTIONS_ALLOWED_ORIGINS=["https://partner.example"])
 def test_allowed_origin_from_config(app, client, token, journal):
-    app.config["SERVER_ACTIONS_ALLOWED_ORIGINS"] = ["https://partner.example"]
     headers = {"Origin": "https://partner.example", "Sec-Fetch-Site": "cross-site"}
     assert post(client, token, headers, title="Hello").status_code == 303
 

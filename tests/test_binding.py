@@ -111,8 +111,8 @@ def test_argument_signed_for_another_action_is_refused(app, client, items):
     assert items == [1, 2, 3]
 
 
+@pytest.mark.app_config(SERVER_ACTIONS_BIND_MAX_AGE=-1)
 def test_expired_argument_is_refused(app, client, tokens, items):
-    app.config["SERVER_ACTIONS_BIND_MAX_AGE"] = -1
     assert delete(client, tokens["2"]).status_code == 400
     assert items == [1, 2, 3]
 

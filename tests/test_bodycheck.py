@@ -5,11 +5,14 @@ from __future__ import annotations
 import gc
 import io
 import warnings
+from urllib.parse import unquote_to_bytes
 
+import hypothesis
 import pytest
 from flask import Blueprint
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from wtforms import FieldList
 from wtforms import Form
@@ -23,6 +26,7 @@ from flask_server_actions import action
 from flask_server_actions import all_actions
 from flask_server_actions import allow
 from flask_server_actions import render_page
+from flask_server_actions.bodycheck import percent_decoded
 
 from .conftest import csrf_token_from
 
@@ -270,3 +274,26 @@ def test_a_refused_multipart_body_leaves_no_file_open(
         gc.collect()
     assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
     assert saved == []
+
+
+_PIECES = [
+    b"%", b"=", b"&", b"+", b"\n", b"\r", b"a", b"Z", b"0", b"8", b"C", b"c", b"F",
+    b"\xc3", b"\xa9", b"\x80", b"\xff", b"%C3", b"%A9", b"%c3%a9", b"%E2%82%AC",
+    b"%80", b"%ff", b"%%", b"%\n", b"=\n", b"==", b"_", b"%00", b"\x00", b" ",
+]  # fmt: skip
+
+
+@hypothesis.settings(max_examples=3000, deadline=None, database=None)
+@hypothesis.given(st.lists(st.sampled_from(_PIECES), max_size=16).map(b"".join))
+def test_the_fast_utf8_check_agrees_with_percent_decoding(body):
+    """``percent_decoded`` is UTF-8 exactly when urllib's decoding of the body is."""
+
+    def is_utf8(data: bytes) -> bool:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    expected = is_utf8(unquote_to_bytes(body.replace(b"+", b" ")))
+    assert is_utf8(percent_decoded(body)) == expected

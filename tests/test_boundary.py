@@ -33,12 +33,12 @@ def calls():
     return []
 
 
-def make_notes(name: str, calls: list[str]) -> Blueprint:
+def make_notes(name: str, calls: list[str], template: str | None = None) -> Blueprint:
     bp = Blueprint(name, __name__)
 
     @bp.get(f"/{name}")
     def index():
-        return render_page(f"boundary_{name}.html")
+        return render_page(template or f"boundary_{name}.html")
 
     @action(bp, page=index, form=NoteForm, allow=allow.public, name="add_note")
     def add_note(form):
@@ -171,19 +171,28 @@ def test_blueprint_error_template(app, client, calls):
 
 
 def test_nested_blueprint_uses_parents_template(app, client, calls):
-    parent = Blueprint("outer", __name__)
+    parent = Blueprint("outer", __name__, url_prefix="/outer")
     error_template(parent, "notes_error.html")
-    parent.register_blueprint(Blueprint("inner", __name__))
+    # Inside its parent, the action's endpoint is "outer.journal.add_note".
+    nested = make_notes("journal", calls, template="boundary_nested.html")
+    parent.register_blueprint(nested, url_prefix="/inner")
     app.register_blueprint(parent)
-    from flask_server_actions.boundary import template_for
+    token = csrf_token_from(client.get("/notes").text)
+    html = post(
+        client,
+        token,
+        {"HX-Request": "true"},
+        url="/outer/inner/actions/add-note",
+        title="boom",
+        _sa_page="/outer/inner/journal",
+    ).text
+    assert "The notes are resting" in html
+    # Other blueprints keep the toolkit's template.
+    assert "Something went wrong" in post(client, token, HTMX, title="boom").text
 
-    with app.app_context():
-        assert template_for("outer.inner.add_note") == "notes_error.html"
-        assert template_for("notes.add_note") == "server_actions/error.html"
 
-
+@pytest.mark.app_config(SERVER_ACTIONS_ERROR_TEMPLATE="notes_error.html")
 def test_app_wide_error_template_from_config(app, client, token):
-    app.config["SERVER_ACTIONS_ERROR_TEMPLATE"] = "notes_error.html"
     assert "The notes are resting" in post(client, token, HTMX, title="boom").text
 
 

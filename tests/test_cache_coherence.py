@@ -45,7 +45,10 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(params=["filesystem", "redis"])
 def backend_env(request, tmp_path):
-    env = {"SA_TEST_COUNTER": str(tmp_path / "counter.txt")}
+    env = {
+        "SA_TEST_COUNTER": str(tmp_path / "counter.txt"),
+        "SA_TEST_LEDGER": str(tmp_path / "ledger.sqlite"),
+    }
     if request.param == "filesystem":
         env |= {"SA_TEST_CACHE": "filesystem", "SA_TEST_CACHE_DIR": str(tmp_path)}
         yield env
@@ -131,3 +134,47 @@ def test_revalidation_on_one_server_is_seen_by_the_other(servers, backend_env):
     assert "count=6" in bump_at(a)
     assert count_at(b) == 6
     assert count_at(a) == 6
+
+
+def test_a_memory_cache_under_several_workers_falls_back_to_one_shared(tmp_path):
+    """`gunicorn -w 2` without a config file: one cache for both workers, and a log."""
+    if not GUNICORN.exists():
+        unavailable_service(f"gunicorn is not installed beside {sys.executable}")
+    counter = tmp_path / "counter.txt"
+    env = os.environ | {
+        "SA_TEST_COUNTER": str(counter),
+        "SA_TEST_LEDGER": str(tmp_path / "ledger.sqlite"),
+        "SA_TEST_CACHE": "memory",
+        "SA_TEST_CACHE_DIR": str(tmp_path),
+    }
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
+    )
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "-w",
+                "2",
+                f"--bind=127.0.0.1:{port}",
+                "tests.coherence_app:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, proc)
+            url = f"http://127.0.0.1:{port}"
+            # Enough requests that both workers have cached the region.
+            assert {count_at(url) for _ in range(10)} == {0}
+            counter.write_text("5")
+            assert "count=6" in bump_at(url)
+            assert {count_at(url) for _ in range(10)} == {6}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert "using the shared 'sqlite' cache instead" in log.read_text()

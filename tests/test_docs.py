@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from flask_server_actions import __all__ as public_names
+from flask_server_actions.settings import DEFAULTS as SETTINGS_DEFAULTS
 
 from .doc_samples import CODE_LANGUAGES
 from .doc_samples import ROOT
+from .doc_samples import anchors
 from .doc_samples import guides
+from .doc_samples import links
 from .doc_samples import quick_start
 from .doc_samples import samples
 from .doc_samples import write_files
@@ -83,10 +87,44 @@ def test_reference_names_every_public_name_and_config_key():
     reference = (ROOT / "docs" / "reference.md").read_text()
     missing = [name for name in public_names if f"`{name}" not in reference]
     assert not missing, f"docs/reference.md does not document {missing}"
-    extension = (ROOT / "src" / "flask_server_actions" / "extension.py").read_text()
-    import re
-
-    keys = set(re.findall(r'"(SERVER_ACTIONS_[A-Z_]+)"', extension))
+    keys = set(SETTINGS_DEFAULTS)
     assert keys
     undocumented = sorted(k for k in keys if f"`{k}`" not in reference)
     assert not undocumented, f"docs/reference.md lacks config keys {undocumented}"
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [ROOT / "README.md", *guides()],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_every_relative_link_points_to_a_file_and_anchor(doc):
+    broken = []
+    for target in links(doc.read_text()):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (doc.parent / path).resolve() if path else doc
+        if not linked.exists():
+            broken.append(f"{target} (no such file)")
+        elif anchor and (
+            linked.suffix != ".md" or anchor not in anchors(linked.read_text())
+        ):
+            broken.append(f"{target} (no such heading)")
+    assert not broken, f"{doc.name}: broken links {broken}"
+
+
+def test_the_link_checker_reads_anchors_as_github_does():
+    text = (
+        '## Quick start: your own app\n## Error boundaries and "Try again"\n## A\n## A'
+    )
+    assert anchors(text) == {
+        "quick-start-your-own-app",
+        "error-boundaries-and-try-again",
+        "a",
+        "a-1",
+    }
+    assert links("[x](a.md#b) ![img](i.png) `[no](code)` [`y`](c.md)") == [
+        "a.md#b",
+        "c.md",
+    ]

@@ -143,8 +143,11 @@ class OwnPostgres:
             return
         try:
             subprocess.run(
-                [*self.as_owner, f"{self.bin}/pg_ctl", "-D", self.data, "-m"]
-                + ["immediate", "stop"],
+                [
+                    *self.as_owner,
+                    f"{self.bin}/pg_ctl",
+                    *("-D", self.data, "-m", "immediate", "stop"),
+                ],
                 capture_output=True,
                 timeout=60,
             )

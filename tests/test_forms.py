@@ -14,8 +14,8 @@ from wtforms import StringField
 from wtforms import widgets
 from wtforms.validators import InputRequired
 
-from flask_server_actions import forms
-from flask_server_actions.forms import field
+from flask_server_actions.markup import field
+from flask_server_actions.markup import focusing
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -87,8 +87,7 @@ def test_radio_group_with_errors_marks_every_option(form):
 
 
 def test_radio_group_autofocus_goes_to_checked_option_else_first(form):
-    token = forms._rendering.set(forms._Rendering(autofocus="plan"))
-    try:
+    with focusing("plan"):
         html = str(field(form.plan))
         assert "autofocus" in _tag(html, "plan-0")
         assert "autofocus" not in _tag(html, "plan-1")
@@ -96,8 +95,6 @@ def test_radio_group_autofocus_goes_to_checked_option_else_first(form):
         html = str(field(form.plan))
         assert "autofocus" not in _tag(html, "plan-0")
         assert "autofocus" in _tag(html, "plan-1")
-    finally:
-        forms._rendering.reset(token)
 
 
 def test_checkbox_has_label_and_error_link(form):

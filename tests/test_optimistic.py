@@ -56,6 +56,27 @@ def test_template_is_a_template_element_with_its_target(app):
     )
 
 
+def test_template_says_where_the_item_sorts(app):
+    with app.test_request_context("/notes"):
+        html = render(
+            '{% call optimistic_template("n", into="#notes", insert="afterbegin",'
+            " sort=1) %}<li></li>{% endcall %}"
+            '{% call optimistic_template("t", into="#notes", sort_by="title") %}'
+            "<li></li>{% endcall %}"
+            '{% call optimistic_template("s", into="#notes", insert="afterend",'
+            ' slot="unpinned") %}<li></li>{% endcall %}'
+        )
+    assert (
+        'data-sa-insert="afterbegin" data-sa-pending="Saving…" data-sa-sort="1">'
+        in (html)
+    )
+    assert 'data-sa-pending="Saving…" data-sa-sort-by="title">' in html
+    assert (
+        'data-sa-insert="afterend" data-sa-pending="Saving…" data-sa-slot="unpinned">'
+        in (html)
+    )
+
+
 def test_template_escapes_its_attributes(app):
     with app.test_request_context("/notes"):
         html = render(
@@ -70,6 +91,8 @@ def test_template_escapes_its_attributes(app):
     [
         ({"id": "1bad"}, "must be an HTML id"),
         ({"id": "ok", "insert": "inside"}, "insert must be one of"),
+        ({"id": "ok", "sort": "1", "slot": "new"}, "one of sort=, sort_by= and slot="),
+        ({"id": "ok", "sort": "1", "insert": "afterend"}, "among equal keys"),
     ],
 )
 def test_template_refuses_bad_options(app, kwargs, message):
@@ -128,13 +151,16 @@ def test_toggle_needs_a_class():
         optimistic_attrs("toggle")
 
 
-def test_assets_load_the_optimistic_script(app, client):
+def test_the_optimistic_script_is_served_beside_the_toolkits_own(app, client):
     with app.test_request_context("/notes"):
         html = render("{{ server_actions_assets() }}")
-    assert 'src="/_server_actions/server-actions-optimistic.js" defer' in html
-    with client.get("/_server_actions/server-actions-optimistic.js") as script:
+    # Not loaded by every page: the toolkit's script loads it from beside
+    # itself where optimistic markup is ([data-sa-optimistic]).
+    assert "optimistic" not in html
+    assert 'src="/_server_actions/server-actions.min.js"' in html
+    with client.get("/_server_actions/server-actions-optimistic.min.js") as script:
         assert script.status_code == 200
         text = script.text
     # Submitted values reach the page as text only, never as markup.
-    assert "textContent = bodyValue(body, name)" in text
+    assert "textContent=bodyValue(body,name)" in text
     assert "innerHTML" not in text

@@ -52,7 +52,15 @@ def test_wheel_carries_the_assets_and_types(wheel):
         "flask_server_actions/static/htmx/LICENSE",
         "flask_server_actions/static/htmx/VERSION.txt",
         "flask_server_actions/static/server-actions.js",
+        "flask_server_actions/static/server-actions.min.js",
+        "flask_server_actions/static/server-actions-optimistic.min.js",
+        "flask_server_actions/static/server-actions-live.min.js",
         "flask_server_actions/static/server-actions.css",
+        "flask_server_actions/static/server-actions.min.css",
+        "flask_server_actions/static/server-actions-pages.min.css",
+        "flask_server_actions/static/server-actions-optimistic.min.css",
+        "flask_server_actions/static/server-actions-upload.min.css",
+        "flask_server_actions/static/server-actions-offline.min.css",
         "flask_server_actions/pytest_plugin.py",
     ):
         assert inside in names, inside

@@ -147,7 +147,7 @@ def test_assets_load_the_vendored_sse_extension(app, client):
 
 
 def test_unknown_htmx_extension(app):
-    from flask_server_actions.forms import htmx_extensions
+    from flask_server_actions.assets import htmx_extensions
 
     with app.test_request_context("/"), pytest.raises(ValueError, match="'nope'"):
         htmx_extensions("nope")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import time
 import uuid
@@ -20,8 +21,7 @@ from flask_server_actions import action
 from flask_server_actions import allow
 from flask_server_actions import lazy
 from flask_server_actions import render_page
-from flask_server_actions.cache import current_cache
-from flask_server_actions.submissions import IN_PROGRESS_MESSAGE
+from flask_server_actions.messages import DEFAULTS as MESSAGES
 
 from .conftest import csrf_token_from
 from .test_actions import Journal
@@ -337,8 +337,8 @@ def test_hostile_keys_are_harmless(client, token, journal):
     assert len(journal.notes) == 4
 
 
+@pytest.mark.app_config(SERVER_ACTIONS_SUBMISSION_TTL=1)
 def test_a_key_expires_after_the_ttl(app, client, token, key, journal):
-    app.config["SERVER_ACTIONS_SUBMISSION_TTL"] = 1
     post(client, token, key, JSON, title="Hello")
     assert post(client, token, key, JSON, title="Hello").headers[REPLAYED] == "1"
     time.sleep(1.1)
@@ -346,29 +346,27 @@ def test_a_key_expires_after_the_ttl(app, client, token, key, journal):
     assert journal.notes == ["Hello", "Hello"]
 
 
+#: Keys of this run's Redis tests, removed after each.
+REDIS_PREFIX = f"sa-test-submissions-{uuid.uuid4().hex}:"
+
+
 @pytest.fixture
 def redis_app(app):
     redis_or_skip()
     import redis
 
-    prefix = f"sa-test-submissions-{uuid.uuid4().hex}:"
-    app.config.update(
-        SERVER_ACTIONS_CACHE="redis",
-        SERVER_ACTIONS_REDIS_URL=REDIS_URL,
-        SERVER_ACTIONS_CACHE_PREFIX=prefix,
-        SERVER_ACTIONS_SUBMISSION_TTL=900,
-    )
-    # Rebuild the cache for the new backend (ServerActions ran in the fixture).
-    from flask_server_actions.cache import EXTENSION_KEY
-    from flask_server_actions.cache import create_cache
-
-    app.extensions[EXTENSION_KEY] = create_cache(app)
-    yield app, prefix
+    yield app, REDIS_PREFIX
     client = redis.Redis.from_url(REDIS_URL)
-    for found in client.scan_iter(match=prefix + "*"):
+    for found in client.scan_iter(match=REDIS_PREFIX + "*"):
         client.delete(found)
 
 
+@pytest.mark.app_config(
+    SERVER_ACTIONS_CACHE="redis",
+    SERVER_ACTIONS_REDIS_URL=REDIS_URL,
+    SERVER_ACTIONS_CACHE_PREFIX=REDIS_PREFIX,
+    SERVER_ACTIONS_SUBMISSION_TTL=900,
+)
 def test_applied_keys_live_in_redis_for_the_ttl(redis_app, token, key, journal):
     import redis
 
@@ -420,10 +418,10 @@ def test_a_concurrent_repeat_waits_for_the_first_result(
     assert answers["second"].headers[REPLAYED] == "1"  # type: ignore[attr-defined]
 
 
+@pytest.mark.app_config(SERVER_ACTIONS_SUBMISSION_WAIT=0)
 def test_a_concurrent_repeat_that_cannot_wait_answers_409(
     app, client, token, key, journal, gate
 ):
-    app.config["SERVER_ACTIONS_SUBMISSION_WAIT"] = 0
     other = _second_client(app, client)
     answers: dict[str, object] = {}
     first = threading.Thread(
@@ -436,20 +434,35 @@ def test_a_concurrent_repeat_that_cannot_wait_answers_409(
         assert gate["started"].wait(10)
         repeat = post(other, token, key, HTMX, title="slow")
         assert repeat.status_code == 409
-        assert IN_PROGRESS_MESSAGE in repeat.text
+        assert MESSAGES["in_progress"] in repeat.text
         assert 'value="slow"' in repeat.text  # the form keeps what was typed
         plain = post(other, token, key, title="slow")
         assert plain.status_code == 409
-        assert IN_PROGRESS_MESSAGE in plain.text
+        assert MESSAGES["in_progress"] in plain.text
     finally:
         gate["go"].set()
         first.join(10)
     assert journal.notes == ["slow"]
 
 
-def test_claim_is_released_in_the_cache_after_a_failure(app, client, token, key):
+def test_claim_is_released_in_the_ledger_after_a_failure(app, client, token, key):
     post(client, token, key, JSON, title="A")
-    with app.app_context():
-        backend = current_cache().backend
-        # Nothing kept: neither a pending claim nor a result.
-        assert not [k for k in backend._cache if k.startswith("submission:")]
+    ledger = app.extensions["server_actions"].ledger.store
+    # Nothing kept: neither a pending claim nor a result.
+    with sqlite3.connect(ledger.path) as connection:
+        (rows,) = connection.execute("SELECT count(*) FROM entries").fetchone()
+    assert rows == 0
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=False)
+def test_callers_without_a_session_never_replay_each_other(app, journal):
+    """A token client with CSRF off has no session to scope its keys by."""
+    first, second = (
+        app.test_client(use_cookies=False),
+        app.test_client(use_cookies=False),
+    )
+    one = post(first, "", "shared-key", JSON, title="Mine")
+    other = post(second, "", "shared-key", JSON, title="Yours")
+    assert (one.status_code, other.status_code) == (200, 200)
+    assert REPLAYED not in other.headers
+    assert journal.notes == ["Mine", "Yours"]

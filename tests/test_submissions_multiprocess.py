@@ -45,9 +45,17 @@ def redis_prefix():
     _drop_redis_keys(prefix)
 
 
-@pytest.fixture(params=["filesystem", "redis"])
+@pytest.fixture(params=["memory", "filesystem", "redis"])
 def backend_env(request, tmp_path):
-    env = {"SA_TEST_DB": str(tmp_path / "shop.sqlite")}
+    env = {
+        "SA_TEST_DB": str(tmp_path / "shop.sqlite"),
+        "SA_TEST_LEDGER": str(tmp_path / "ledger.sqlite"),
+    }
+    if request.param == "memory":
+        # Each worker has a cache of its own; the ledger (an SQLite file by
+        # default) is still one for the machine, so a form is written once.
+        yield env | {"SA_TEST_CACHE": "memory"}
+        return
     if request.param == "filesystem":
         yield env | {"SA_TEST_CACHE": "filesystem", "SA_TEST_CACHE_DIR": str(tmp_path)}
         return
@@ -102,11 +110,20 @@ def server(backend_env):
         stop(proc)
 
 
-def post(url: str, data: dict[str, str]) -> tuple[int, dict[str, str], str]:
+def browser_session(server: str) -> str:
+    """The cookie of a new browser session (submission keys are kept per session)."""
+    with urllib.request.urlopen(server + "/", timeout=60) as response:
+        return response.headers["Set-Cookie"].split(";", 1)[0]
+
+
+def post(
+    url: str, data: dict[str, str], cookie: str | None = None
+) -> tuple[int, dict[str, str], str]:
+    headers = {"Accept": "application/json"}
+    if cookie is not None:
+        headers["Cookie"] = cookie
     request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(data).encode(),
-        headers={"Accept": "application/json"},
+        url, data=urllib.parse.urlencode(data).encode(), headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
@@ -115,7 +132,7 @@ def post(url: str, data: dict[str, str]) -> tuple[int, dict[str, str], str]:
         return error.code, dict(error.headers), error.read().decode()
 
 
-def all_at_once(url: str, data: dict[str, str], count: int):
+def all_at_once(url: str, data: dict[str, str], count: int, cookie: str | None = None):
     """``count`` requests released together by a barrier; their answers."""
     barrier = threading.Barrier(count)
     answers: list[tuple[int, dict[str, str], str]] = []
@@ -123,7 +140,7 @@ def all_at_once(url: str, data: dict[str, str], count: int):
 
     def one() -> None:
         barrier.wait()
-        answer = post(url, data)
+        answer = post(url, data, cookie)
         with lock:
             answers.append(answer)
 
@@ -146,7 +163,10 @@ def rows(db: str, item: str) -> int:
 
 def test_simultaneous_requests_with_one_key_write_once(server, backend_env):
     key = uuid.uuid4().hex
-    answers = all_at_once(server + "/actions/order", {"_sa_key": key}, SIMULTANEOUS)
+    cookie = browser_session(server)
+    answers = all_at_once(
+        server + "/actions/order", {"_sa_key": key}, SIMULTANEOUS, cookie
+    )
     assert rows(backend_env["SA_TEST_DB"], "book") == 1
     assert [status for status, _, _ in answers] == [200] * SIMULTANEOUS
     bodies = {body for _, _, body in answers}
@@ -155,7 +175,9 @@ def test_simultaneous_requests_with_one_key_write_once(server, backend_env):
     replayed = [h for _, h, _ in answers if h.get("X-Submission-Replayed") == "1"]
     assert len(replayed) == SIMULTANEOUS - 1
     # A new key is a new submission.
-    status, _, _ = post(server + "/actions/order", {"_sa_key": uuid.uuid4().hex})
+    status, _, _ = post(
+        server + "/actions/order", {"_sa_key": uuid.uuid4().hex}, cookie
+    )
     assert status == 200
     assert rows(backend_env["SA_TEST_DB"], "book") == 2
 

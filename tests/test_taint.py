@@ -65,7 +65,7 @@ def test_secret_in_template_is_redacted_and_logged_in_production(app, caplog):
 
 def test_secret_in_f_string_raises():
     with pytest.raises(TaintedValueError):
-        f"{secret('pbkdf2:abc')}"  # noqa: B018
+        f"{secret('pbkdf2:abc')}"
 
 
 def test_secret_in_action_state_json_raises(client):
@@ -85,10 +85,11 @@ def test_tainted_value_in_template_raises(app_ctx):
     assert exc.value.reason == "The payment API key"
 
 
-def test_tainted_value_is_redacted_in_production(app):
+def test_tainted_value_is_no_oracle_in_production(app):
+    """A user who typed the value sees what they typed: no confirmation of a guess."""
     app.testing = False
     with app.app_context():
-        assert render_template_string("{{ key }}", key=API_KEY) == REDACTED
+        assert render_template_string("{{ key }}", key=API_KEY) == API_KEY
 
 
 def test_other_values_render(app_ctx):

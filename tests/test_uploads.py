@@ -114,7 +114,7 @@ def test_image_upload_refuses_missing_file(app):
 
 
 def test_image_upload_rejects_unknown_type():
-    with pytest.raises(ValueError, match="Unknown image types: image/bmp."):
+    with pytest.raises(ValueError, match=r"Unknown image types: image/bmp\."):
         ImageUpload(["image/bmp"])
 
 

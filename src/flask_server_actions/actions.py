@@ -1,62 +1,50 @@
-"""The ``@action`` decorator and the request pipeline every action runs through."""
+"""The ``@action`` decorator: a function becomes a POST view and stays a function."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import logging
+import inspect
+import re
 import typing as t
 from collections.abc import Mapping
 
 from flask import Blueprint
+from flask import Flask
 from flask import Response
 from flask import current_app
-from flask import g
-from flask import url_for
+from flask import request
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException
 
-from .binding import BOUND_FIELD
-from .binding import verify_arguments
-from .bodycheck import repeated_fields
-from .boundary import masked_failure
-from .errors import ActionError
-from .errors import ServiceUnavailable
+from .appstate import EXTENSION_NAME
+from .appstate import AppState
+from .appstate import app_state
+from .compat import signed_in_as
 from .errors import UnknownAction
-from .forms import field_errors
-from .forms import leaf_fields
-from .forms import submitted_values
+from .exchange import current_exchange
+from .formdata import body_limit
 from .limits import parse_size
-from .origin import check_origin
-from .outages import retry_after_seconds
-from .outages import unavailable_errors
-from .outages import unavailable_state
+from .pipeline import execute
+from .pipeline import handle
 from .policies import Policy
 from .policies import PolicyCheck
 from .policies import as_policy
-from .policies import current_user
-from .ratelimit import limit_action
-from .responses import respond
-from .responses import respond_to_http_error
-from .revalidation import bumps_after
-from .state import ActionState
-from .submissions import SubmissionKey
-from .submitted import MESSAGES
-from .submitted import bind_form
-from .submitted import posted_field
-from .submitted import submitted_page_path
+from .ratelimit import check_rate_limit_by
+from .ratelimit import install_rate_check
+from .registry import VIEW_ATTRIBUTE
+from .registry import ActionSpec
+from .registry import actions_of
+from .registry import find_action
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from flask.sansio.blueprints import BlueprintSetupState
     from flask_wtf import FlaskForm
 
     from ._typing import ActionResult
-
-logger = logging.getLogger("flask_server_actions")
+    from .state import ActionState
 
 _MISSING: t.Any = object()
 
 
-class Action:
+class Action(ActionSpec):
     """A server action: a POST view that is also a plain Python function.
 
     Calling the object calls the function. :meth:`call` runs it the way a form
@@ -64,60 +52,6 @@ class Action:
 
     .. versionadded:: 0.1
     """
-
-    def __init__(
-        self,
-        func: t.Callable[..., ActionResult],
-        *,
-        blueprint: Blueprint,
-        name: str,
-        rule: str,
-        form: type[FlaskForm] | None,
-        policy: Policy,
-        page: t.Callable[..., t.Any] | None,
-        reset: bool,
-        bind: tuple[str, ...] = (),
-        max_body: int | None = None,
-        rate_limit: str | t.Callable[[], str] | None = None,
-        once: bool = True,
-    ) -> None:
-        #: The function the developer wrote.
-        self.func = func
-        #: The view name inside its blueprint.
-        self.name = name
-        #: ``blueprint.name`` + ``.`` + ``name``, for ``url_for`` and templates.
-        self.endpoint = f"{blueprint.name}.{name}"
-        #: The URL rule inside the blueprint.
-        self.rule = rule
-        #: The flask-wtf form class that validates the input, if any.
-        self.form_class = form
-        #: Who may call the action.
-        self.policy = policy
-        #: The page view the action belongs to (its fallback for redirects and re-renders).
-        self.page = page
-        #: Whether a successful form comes back empty.
-        self.reset = reset
-        #: Names of the signed arguments the action receives as keyword arguments.
-        self.bind = bind
-        #: The largest request body accepted, in bytes (``None``: the app's limit).
-        self.max_body = max_body
-        #: A Flask-Limiter rate such as ``"10/minute"`` (or a callable returning one),
-        #: counted per user or client address.
-        self.rate_limit = rate_limit
-        #: Whether each rendered form's submission key is applied once (see ``submissions``).
-        self.once = once
-        self.__doc__ = func.__doc__
-        self.__name__ = func.__name__
-        self.__module__ = func.__module__
-
-    def __repr__(self) -> str:
-        return f"<Action {self.endpoint}>"
-
-    def __call__(self, *args: t.Any, **kwargs: t.Any) -> ActionResult:
-        return self.func(*args, **kwargs)
-
-    def url(self, **values: t.Any) -> str:
-        return url_for(self.endpoint, **values)
 
     def call(
         self,
@@ -133,27 +67,28 @@ class Action:
         origin check do not (there is no browser). Needs an application context.
 
         :param data: form fields, as a mapping (or pass them as keyword arguments).
-        :param user: act as this user instead of the current one (Flask-Login).
+        :param user: act as this user instead of the current one (Flask-Login's
+            ``login_user``, for this call only).
         """
         given = dict(data or {}, **fields)
         bound = {name: given.pop(name) for name in self.bind if name in given}
-        with current_app.test_request_context(
-            "/", method="POST", data=MultiDict(given)
+        with (
+            current_app.test_request_context("/", method="POST", data=MultiDict(given)),
+            signed_in_as(user),
         ):
-            if user is not None:
-                g._login_user = user
-            state, _ = execute(self, {}, bound=bound)
+            exchange = current_exchange()
+            exchange.action = self
+            exchange.posted = request.form
+            state, _ = execute(exchange, self, {}, bound=bound)
             return state
 
-    def as_view(self) -> t.Callable[..., Response]:
-        def view(**view_args: t.Any) -> Response:
-            return handle_request(self, view_args)
+    def body_limit(self) -> int:
+        """The largest request body this action accepts on the current app, in bytes."""
+        return body_limit(self, app_state().settings)
 
-        view.__name__ = self.__name__
-        view.__module__ = self.__module__
-        view.__doc__ = self.__doc__
-        view.server_action = self  # type: ignore[attr-defined]
-        return view
+    def view(self, **view_args: t.Any) -> Response:
+        """The HTTP side of the action (registered as its view)."""
+        return handle(self, view_args)
 
 
 _A = t.TypeVar("_A", bound=t.Callable[..., "ActionResult"])
@@ -171,7 +106,11 @@ def action(
     bind: t.Iterable[str] = (),
     max_body: int | str | None = None,
     rate_limit: str | t.Callable[[], str] | None = None,
+    rate_limit_by: t.Iterable[str] = ("user",),
+    rate_limit_counts: t.Literal["attempts", "applied"] = "attempts",
     once: bool = True,
+    validate_rate_limit: str | None = None,
+    offline: bool | None = None,
     **options: t.Any,
 ) -> t.Callable[[_A], Action]:
     """Register the decorated function as a server action on ``bp``.
@@ -188,15 +127,36 @@ def action(
         after success and the re-render after failure.
     :param reset: ``False`` keeps the input in the form after success.
     :param bind: names of arguments bound on the server with ``action_button(…,
-        bind={…})``; they arrive signed and the action receives them verified.
+        bind={…})`` or ``{% action_form …, bind={…} %}``; they arrive signed and
+        the action receives them verified.
     :param max_body: the largest request body, e.g. ``"64 KB"`` (default
         ``SERVER_ACTIONS_MAX_BODY``, 1 MB); larger requests answer 413 in the form.
     :param rate_limit: a Flask-Limiter rate such as ``"10/minute"``, counted per
         signed-in user or client address; a breach answers 429 in the form and the
         action does not run.
+    :param rate_limit_by: what the rate is counted per, each on its own:
+        ``"user"`` (the default: the signed-in user, else the client address),
+        ``"address"`` (the client address, signed in or not), ``"field:<name>"``
+        (a posted field's value, e.g. ``"field:email"`` for the account a
+        sign-in tries). ``("address", "field:email")`` allows the rate per
+        address and per account.
+    :param rate_limit_counts: ``"attempts"`` (the default) counts every request,
+        invalid input and refusals too, which is what slows guessing;
+        ``"applied"`` counts only submissions the action applied, so a user who
+        corrects a form several times is not refused for it.
     :param once: ``False`` for actions where sending the same form again is meant
         to act again (a like button whose clicks are queued): its forms carry no
         submission key, so repeats are not replayed.
+    :param validate_rate_limit: the rate of validation checks while users type
+        (``field(…, validate="change")``), counted on its own, never against
+        ``rate_limit``. Default: ``SERVER_ACTIONS_VALIDATE_RATE_LIMIT``
+        (``"120/minute"``) for an action that has a ``rate_limit``; an action
+        without one limits neither. Counted by the same ``rate_limit_by`` keys.
+    :param offline: ``True`` keeps a submission that cannot reach the server
+        (offline, a network error, a 503 with ``Retry-After``) in the browser
+        and sends it again, with the same submission key, when it can (default:
+        ``SERVER_ACTIONS_OFFLINE``). Needs ``once=True``. Not for actions whose
+        meaning depends on when they run (see the guide).
     """
     if "methods" in options:
         raise TypeError("Use the 'route' decorator to use the 'methods' argument.")
@@ -209,11 +169,19 @@ def action(
                 " allow=allow.public, allow.signed_in, allow.role(...) or a"
                 " callable(user, form)."
             )
+        if offline and not once:
+            raise TypeError(
+                f"Action {bp.name}.{view_name} has offline=True and once=False: a"
+                " kept submission is sent again with its key, which once=False"
+                " does not keep. Drop one of them."
+            )
+        action_rule = rule or f"/actions/{view_name.replace('_', '-')}"
+        _check_signature(func, f"{bp.name}.{view_name}", form, tuple(bind), action_rule)
         act = Action(
             func,
-            blueprint=bp,
+            blueprint_name=bp.name,
             name=view_name,
-            rule=rule or f"/actions/{view_name.replace('_', '-')}",
+            rule=action_rule,
             form=form,
             policy=as_policy(allow),
             page=page,
@@ -221,19 +189,127 @@ def action(
             bind=tuple(bind),
             max_body=parse_size(max_body) if max_body is not None else None,
             rate_limit=rate_limit,
+            rate_limit_by=check_rate_limit_by(tuple(rate_limit_by)),
+            rate_limit_counts=rate_limit_counts,
             once=once,
+            validate_rate_limit=validate_rate_limit,
+            offline=offline,
         )
-        bp.post(act.rule, endpoint=view_name, **options)(act.as_view())
-        bp.record_once(lambda state: limit_action(state, act))
+        view = _view_of(act)
+        bp.post(act.rule, endpoint=view_name, **options)(view)
+        bp.record(lambda setup: _registered(setup, act, view_name))
         return act
 
     return decorator
 
 
+_RULE_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+
+
+def _check_signature(
+    func: t.Callable[..., t.Any],
+    endpoint: str,
+    form: type[FlaskForm] | None,
+    bind: tuple[str, ...],
+    rule: str,
+) -> None:
+    """Refuse, at import, a function its calls would not fit (a 500 at the first POST)."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # a callable inspect cannot read: trust it
+        return
+    parameters = list(signature.parameters.values())
+    kinds = {p.kind for p in parameters}
+    if form is not None:
+        positional = [
+            p
+            for p in parameters
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        if not positional and inspect.Parameter.VAR_POSITIONAL not in kinds:
+            raise TypeError(
+                f"Action {endpoint} has form={form.__name__} but its function takes"
+                f" no argument for it: write def {func.__name__}(form, ...)."
+            )
+        if positional:  # the form's own; the rest must be given otherwise
+            parameters = [p for p in parameters if p is not positional[0]]
+    given = set(bind) | set(_RULE_VARIABLE.findall(rule))
+    names = {p.name for p in parameters}
+    if inspect.Parameter.VAR_KEYWORD not in kinds:
+        unknown = sorted(given - names)
+        if unknown:
+            raise TypeError(
+                f"Action {endpoint} receives {', '.join(unknown)} (bind= or its URL"
+                f" rule) but {func.__name__}() takes no such argument: add"
+                f" {', '.join(unknown)} to its parameters."
+            )
+    missing = sorted(
+        p.name
+        for p in parameters
+        if p.default is p.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name not in given
+    )
+    if missing:
+        raise TypeError(
+            f"Action {endpoint}: {func.__name__}() needs {', '.join(missing)}, which"
+            " nothing gives it: bind it (bind=(...) and bind={...} on the form or"
+            " button), put it in the URL rule, or give it a default."
+        )
+
+
+def _view_of(act: Action) -> t.Callable[..., Response]:
+    def view(**view_args: t.Any) -> Response:
+        return act.view(**view_args)
+
+    # Flask-WTF exempts views from its own CSRF hook by module and name; the
+    # pipeline checks CSRF itself, after the body limit.
+    view.__name__ = act.__name__
+    view.__module__ = act.__module__
+    view.__doc__ = act.__doc__
+    setattr(view, VIEW_ATTRIBUTE, act)
+    return view
+
+
+def _registered(setup: BlueprintSetupState, act: ActionSpec, view_name: str) -> None:
+    state = setup.app.extensions.get(EXTENSION_NAME)
+    if isinstance(state, AppState):
+        endpoint = f"{setup.name_prefix}.{setup.name}.{view_name}".lstrip(".")
+        install_action(
+            t.cast(Flask, setup.app),
+            state,
+            setup.app.view_functions[endpoint],
+            endpoint,
+            act,
+        )
+    # Otherwise ServerActions(app) comes later and installs every action it finds.
+
+
+def install_action(
+    app: Flask,
+    state: AppState,
+    view: t.Callable[..., t.Any],
+    endpoint: str,
+    act: ActionSpec,
+) -> None:
+    """Set up one action's view on ``app``: its CSRF check moves into the pipeline."""
+    if state.csrf is not None:
+        state.csrf.exempt(view)
+    install_rate_check(app, state, endpoint, act)
+
+
+def install_actions(state: AppState, app: Flask) -> None:
+    """Set up every action already registered on ``app``."""
+    for endpoint, act in actions_of(app).items():
+        install_action(app, state, app.view_functions[endpoint], endpoint, act)
+
+
 def get_action(endpoint: str) -> Action:
-    """The action registered as ``endpoint`` on the current app."""
-    view = current_app.view_functions.get(endpoint)
-    found = getattr(view, "server_action", None)
+    """The action registered as ``endpoint`` on the current app.
+
+    .. versionadded:: 0.1
+    """
+    found = find_action(endpoint)
     if not isinstance(found, Action):
         raise UnknownAction(endpoint)
     return found
@@ -248,152 +324,9 @@ def all_actions() -> list[Action]:
 
     .. versionadded:: 0.1
     """
-    found = (
-        getattr(v, "server_action", None) for v in current_app.view_functions.values()
-    )
-    return sorted((a for a in found if isinstance(a, Action)), key=lambda a: a.endpoint)
-
-
-def _transaction() -> t.ContextManager[t.Any]:
-    ext = current_app.extensions.get("server_actions")
-    factory = getattr(ext, "transaction", None)
-    return factory() if factory is not None else contextlib.nullcontext()
-
-
-class _RollBack(Exception):
-    """Carries a failed state out of the transaction so its writes are undone."""
-
-    def __init__(self, state: ActionState) -> None:
-        self.state = state
-
-
-def _authorize(act: Action, form: FlaskForm | None, *, after_validation: bool) -> None:
-    policy = act.policy
-    if policy.is_public:
-        return
-    user = current_user()
-    signed_in = bool(getattr(user, "is_authenticated", False))
-    if policy.requires_login and not signed_in:
-        raise ActionError(MESSAGES[401], status=401)
-    if policy.check is None or policy.needs_form != after_validation:
-        return
-    if not policy.check(user, form):
-        status = 403 if signed_in else 401
-        raise ActionError(MESSAGES[status], status=status)
-
-
-def execute(
-    act: Action,
-    view_args: Mapping[str, t.Any],
-    *,
-    bound: Mapping[str, t.Any] | None = None,
-) -> tuple[ActionState, FlaskForm | None]:
-    """Authorize, validate and run ``act`` on the current request's input.
-
-    :param bound: the bound arguments, already trusted (a Python caller); ``None``
-        reads and verifies them from the signed form field.
-    """
-    form: FlaskForm | None = None
-    try:
-        _authorize(act, None, after_validation=False)
-        if act.bind:
-            if bound is None:
-                bound = verify_arguments(
-                    act.endpoint, posted_field(BOUND_FIELD), act.bind
-                )
-            view_args = {**view_args, **bound}
-        form = bind_form(act)
-        repeated = repeated_fields(form) if form is not None else {}
-        if repeated:
-            _show_errors_on_fields(form, repeated)
-            state = ActionState(
-                ok=False, message=MESSAGES[422], errors=repeated, status=422
-            )
-            return state.with_values(submitted_values(form)), form
-        if form is not None and not form.validate():
-            state = ActionState(
-                ok=False, message=MESSAGES[422], errors=field_errors(form), status=422
-            )
-            return state.with_values(submitted_values(form)), form
-        _authorize(act, form, after_validation=True)
-        args = (form,) if form is not None else ()
-        try:
-            with bumps_after(), _transaction():
-                result = act.func(*args, **view_args)
-                state = result if result is not None else ActionState.success()
-                if not isinstance(state, ActionState):
-                    raise TypeError(
-                        f"Action {act.endpoint} returned {type(state).__name__};"
-                        " return an ActionState or None."
-                    )
-                if not state.ok:
-                    raise _RollBack(state)
-        except _RollBack as rolled_back:
-            state = rolled_back.state
-        # From here on a failure must not claim that nothing was saved.
-        g._server_actions_committed = state.ok
-        if state.ok and not act.reset:
-            state = dataclasses.replace(state, reset=False)
-    except ActionError as exc:
-        state = ActionState.failure(
-            exc.message, status=exc.code or 400, errors=exc.errors
-        )
-        _show_errors_on_fields(form, exc.errors)
-    except HTTPException:
-        raise
-    except unavailable_errors() as exc:
-        logger.warning("Action %s: a backend is unavailable: %s", act.endpoint, exc)
-        state = unavailable_state(ServiceUnavailable(retry_after_seconds()))
-    except Exception as exc:  # noqa: BLE001 - masked for the user, logged in full
-        state = masked_failure(act, exc)
-    if not state.ok:
-        state = state.with_values(submitted_values(form))
-    return state, form
-
-
-def _show_errors_on_fields(
-    form: FlaskForm | None, errors: Mapping[str, list[str]]
-) -> None:
-    """Put an action's own field errors beside the fields, like validation errors."""
-    if form is None:
-        return
-    # Nested inputs (``lines-2-quantity``) are found by their full name.
-    by_name = {str(f.name): f for f in leaf_fields(form)}
-    for name, messages in errors.items():
-        if name in by_name:
-            found = by_name[name]
-            found.errors = [*found.errors, *messages]
-
-
-def handle_request(act: Action, view_args: Mapping[str, t.Any]) -> Response:
-    """The HTTP side of an action: check, run, answer in the caller's mode."""
-    g._server_actions_page_path = submitted_page_path()
-    try:
-        check_origin()
-        key = SubmissionKey.from_request(act.endpoint) if act.once else None
-        if key is None:
-            state, form = execute(act, view_args)
-            return respond(act, state, form)
-        (state, form), replayed = key.run_once(
-            lambda: execute(act, view_args), lambda first: (first, bind_form(act))
-        )
-    except HTTPException as exc:
-        # Answered here, in the form: an app's own handler for the status (a
-        # site-wide 403 page) would otherwise take precedence over the toolkit's.
-        return t.cast(Response, respond_to_http_error(exc))
-    response = respond(act, state, form)
-    if replayed:
-        response.headers["X-Submission-Replayed"] = "1"
-    return response
-
-
-def restore_form(act: Action) -> Response:
-    """Answer with ``act``'s form filled in with the posted values, running nothing.
-
-    What "Try again" after an unexpected error posts: the form comes back as
-    the user left it, ready to be sent again.
-    """
-    g._server_actions_page_path = submitted_page_path()
-    form = bind_form(act)
-    state = ActionState(ok=False, status=200).with_values(submitted_values(form))
-    return respond(act, state, form)
+    found = {
+        act.endpoint: act
+        for act in actions_of(current_app).values()
+        if isinstance(act, Action)
+    }
+    return [found[endpoint] for endpoint in sorted(found)]

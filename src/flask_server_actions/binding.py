@@ -14,20 +14,10 @@ from collections.abc import Mapping
 from flask import current_app
 from itsdangerous import BadData
 from itsdangerous import URLSafeTimedSerializer
-from werkzeug.exceptions import BadRequest
 
-#: Hidden field that carries the signed arguments.
-BOUND_FIELD: t.Final = "_sa_bound"
+from .errors import TamperedArguments
+
 _SALT: t.Final = "flask-server-actions.bound-arguments"
-
-
-class TamperedArguments(BadRequest):
-    """The signed arguments of a form were missing, altered, or too old."""
-
-    description = (
-        "This form is out of date or was changed, so nothing was done."
-        " Reload the page and try again."
-    )
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -46,12 +36,11 @@ def sign_arguments(endpoint: str, values: Mapping[str, t.Any]) -> str:
 
 
 def verify_arguments(
-    endpoint: str, token: str | None, names: t.Iterable[str]
+    endpoint: str, token: str | None, names: t.Iterable[str], *, max_age: int
 ) -> dict[str, t.Any]:
     """The values signed for ``endpoint``; raise :class:`TamperedArguments` otherwise."""
     if not token:
         raise TamperedArguments()
-    max_age = current_app.config["SERVER_ACTIONS_BIND_MAX_AGE"]
     try:
         payload = _serializer().loads(token, max_age=max_age)
     except BadData as exc:

@@ -7,31 +7,24 @@ Arguments bound on the server (``bind={"user_id": 3}``) travel signed.
 
 from __future__ import annotations
 
-import re
 import typing as t
 from collections.abc import Mapping
 
+from flask import url_for
 from markupsafe import Markup
 
-from .binding import BOUND_FIELD
-from .binding import sign_arguments
-from .forms import KIND_FIELD
-from .forms import _attrs
-from .forms import default_form_id
-from .forms import hidden_fields
-from .forms import state_for
-from .forms import status_area
-from .forms import submit
+from .exchange import current_exchange
+from .fields import KIND_FIELD
+from .fields import button_id
+from .forms import bound_field
+from .forms import confirm_field
+from .forms import shown_state
+from .markup import form_element
+from .markup import hidden_fields
+from .markup import status_area
+from .markup import submit
 from .optimistic import optimistic_attrs
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def button_id(endpoint: str, bind: Mapping[str, t.Any]) -> str:
-    """The default id of the button form for ``endpoint`` bound to ``bind``."""
-    suffix = "-".join(_UNSAFE.sub("-", str(v)) for v in bind.values())
-    base = default_form_id(endpoint)
-    return f"{base}-{suffix}" if suffix else base
+from .registry import find_action
 
 
 def action_button(
@@ -41,7 +34,7 @@ def action_button(
     bind: Mapping[str, t.Any] | None = None,
     confirm: str | None = None,
     pending: str | None = None,
-    id: str | None = None,  # noqa: A002 - reads like the HTML attribute it sets
+    id: str | None = None,
     class_: str | None = None,
     target: str = "this",
     swap: str = "outerHTML",
@@ -56,7 +49,8 @@ def action_button(
 
     :param bind: values the action receives as keyword arguments, signed so the
         client cannot change them (the action declares their names in ``bind=``).
-    :param confirm: ask before posting (htmx only; without JavaScript it posts).
+    :param confirm: ask before posting: a dialog with JavaScript, a page of its
+        own without.
     :param pending: the label while the request is in flight.
     :param sync: htmx's ``hx-sync`` for the button: ``"this:drop"`` (default)
         ignores a click while one is in flight, ``"this:queue all"`` sends every
@@ -70,17 +64,20 @@ def action_button(
     :param optimistic_pending: the note on the item while the request runs.
     :param pressed: make it a toggle button (``aria-pressed``), e.g. "done".
     """
-    from .actions import get_action
-
-    act = get_action(endpoint)
+    act = find_action(endpoint)
+    exchange = current_exchange()
     values = dict(bind or {})
     form_id = id or button_id(endpoint, values)
-    state = state_for(endpoint, form_id)
-    url = act.url()
-    extra = {KIND_FIELD: "button"}
-    if act.bind:
-        extra[BOUND_FIELD] = sign_arguments(endpoint, values)
-    hidden = hidden_fields(form_id, key=act.once, **extra)
+    shown = shown_state(exchange, endpoint, form_id)
+    url = url_for(endpoint)
+    hidden = hidden_fields(
+        exchange,
+        form_id,
+        key=act.once,
+        **{KIND_FIELD: "button"},
+        **(bound_field(act, values) if act.bind else {}),
+        **confirm_field(confirm),
+    )
     css = " ".join(c for c in ("sa-button-form", class_) if c)
     attrs = {
         "id": form_id,
@@ -98,9 +95,16 @@ def action_button(
             optimistic, css_class=optimistic_class, pending=optimistic_pending
         ),
     }
-    button_attrs = {} if pressed is None else {"aria-pressed": str(pressed).lower()}
-    return Markup(
-        f"<form {_attrs(attrs)}>{hidden}"
-        f"{submit(label, pending, class_='sa-submit--inline', **button_attrs)}"
-        f"{status_area(form_id, state)}</form>"
+    button_attrs: dict[str, t.Any] = (
+        {} if pressed is None else {"aria-pressed": str(pressed).lower()}
+    )
+    if shown.state is not None:
+        # The button's own answer replaces it: focus comes back to it (htmx
+        # focuses [autofocus] in what it swaps in), not to the top of the page.
+        button_attrs["autofocus"] = True
+    return form_element(
+        attrs,
+        hidden,
+        submit(label, pending, class_="sa-submit--inline", **button_attrs),
+        status_area(form_id, shown.state, show_message=shown.show_message),
     )

@@ -17,84 +17,54 @@ guards one-time submission keys, raises (:class:`CacheUnavailable`, answered
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import secrets
-import struct
-import tempfile
+import sqlite3
 import typing as t
 
-from cachelib import BaseCache
-from cachelib import FileSystemCache
-from cachelib import RedisCache
-from cachelib import SimpleCache
 from flask import current_app
 
-if t.TYPE_CHECKING:  # pragma: no cover
-    from flask import Flask
+from .errors import CacheUnavailable
+from .stores import MemoryStore
+from .stores import SqliteStore
+from .stores import Store
 
-#: The backends ``SERVER_ACTIONS_CACHE`` can name.
-CacheBackend = t.Literal["memory", "filesystem", "redis"]
+#: The backends ``SERVER_ACTIONS_CACHE`` can name ("filesystem" is "sqlite").
+CacheBackend = t.Literal["memory", "sqlite", "filesystem", "redis"]
+#: The SQLite cache's file, in ``SERVER_ACTIONS_CACHE_DIR``.
+CACHE_FILE: t.Final = "cache.sqlite"
 
 logger = logging.getLogger("flask_server_actions")
 
-#: Where each app's :class:`ActionCache` is kept.
-EXTENSION_KEY: t.Final = "server_actions_cache"
 
-
-class _AtomicFileSystemCache(FileSystemCache):
-    """cachelib's file cache with an ``add`` that two processes cannot both win.
-
-    cachelib checks that the file is missing and then writes it, so two workers
-    can both "add" the same key. Here the entry is written to a temporary file
-    and hard-linked into place; ``os.link`` fails if the name exists.
-    """
-
-    def add(
-        self, key: str, value: t.Any, timeout: int | dt.timedelta | None = None
-    ) -> bool:
-        # get() deletes an expired entry, so its key can be added again.
-        if self.get(key) is not None:
-            return False
-        self._prune()
-        filename = self._get_filename(key)
-        fd, tmp = tempfile.mkstemp(suffix=self._fs_transaction_suffix, dir=self._path)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(struct.pack("I", self._normalize_timeout(timeout)))
-                self.serializer.dump(value, f)
-            os.link(tmp, filename)
-        except FileExistsError:
-            return False
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        self._update_count(delta=1)
-        return True
+#: What :class:`ActionCache` keeps its entries in.
+Backend = Store
 
 
 class ActionCache:
-    """A cachelib backend plus the generation counters of tags and paths.
+    """A store for fragments and data, plus the generation counters of tags and paths.
 
-    :param backend: any :class:`cachelib.BaseCache`.
+    :param backend: a :class:`~flask_server_actions.stores.MemoryStore`,
+        :class:`~flask_server_actions.stores.SqliteStore`, or any
+        :class:`cachelib.BaseCache` (Redis).
     :param atomic_inc: whether ``backend.inc`` is atomic across processes
-        (Redis). Otherwise a bump writes a fresh random generation instead, so
-        two workers bumping at once still both change it.
+        (the toolkit's stores, Redis). Otherwise a bump writes a fresh random
+        generation instead, so two workers bumping at once still both change it.
 
     .. versionadded:: 0.1
     """
 
     def __init__(
         self,
-        backend: BaseCache,
+        backend: Backend,
         *,
         atomic_inc: bool = False,
         outage_errors: tuple[type[Exception], ...] = (),
     ) -> None:
-        #: The cachelib backend; values are pickled by it.
+        #: The store the entries are kept in.
         self.backend = backend
         self.atomic_inc = atomic_inc
         #: Errors that mean the backend is unreachable: reads miss, writes are skipped.
@@ -164,21 +134,32 @@ class ActionCache:
             return []
         try:
             with self._outage("generation read"):
-                found = list(self.backend.get_many(*keys))
-                for i, value in enumerate(found):
-                    if value is None:
-                        found[i] = self._start_generation(keys[i])
+                found = self.backend.get_many(*keys)
         except _Skipped:
             # Generations nobody stored under: the caller misses and renders fresh.
             return [secrets.randbits(62) for _ in keys]
-        return [int(v) for v in found]
+        # A tag never revalidated is at 0. Reading writes nothing, so pages at
+        # any number of paths add no entries: only revalidations do.
+        return [int(v) if v is not None else 0 for v in found]
 
-    def _start_generation(self, key: str) -> int:
-        # A random start, not 0: a counter that was evicted and starts again
-        # must not reach a number that old entries were stored under.
-        self.backend.add(key, secrets.randbits(62), timeout=0)
-        value = self.backend.get(key)
-        return int(value) if value is not None else 0
+    def generations_and(
+        self, key: str, tags: t.Iterable[str] = (), path: str | None = None
+    ) -> tuple[list[int], t.Any]:
+        """The generations of ``tags`` and ``path``, and the entry ``key``: one read.
+
+        For an entry kept under a key that does not hold the generations (a
+        cached region stores them beside its markup), so a hit costs one round
+        trip to the backend rather than two.
+        """
+        keys = [_generation_key("tag", tag) for tag in sorted(set(tags))]
+        if path is not None:
+            keys.append(_generation_key("path", path))
+        try:
+            with self._outage("read"):
+                *found, entry = self.backend.get_many(*keys, key)
+        except _Skipped:
+            return [secrets.randbits(62) for _ in keys], None
+        return [int(v) if v is not None else 0 for v in found], entry
 
     def bump(self, kind: t.Literal["tag", "path"], name: str) -> None:
         """Make every entry stored under the tag or path ``name`` unreachable."""
@@ -186,8 +167,6 @@ class ActionCache:
         try:
             with self._outage(f"revalidation of {kind} {name!r}"):
                 if self.atomic_inc:
-                    if self.backend.get(key) is None:
-                        self._start_generation(key)
                     self.backend.inc(key)
                 else:
                     self.backend.set(key, secrets.randbits(62), timeout=0)
@@ -200,13 +179,6 @@ class ActionCache:
         return f"{kind}:{hashlib.sha256(raw.encode()).hexdigest()}"
 
 
-class CacheUnavailable(Exception):
-    """The cache backend did not answer an operation that cannot be skipped.
-
-    .. versionadded:: 0.1
-    """
-
-
 class _Skipped(Exception):
     """The backend was unreachable; the operation was skipped (and logged)."""
 
@@ -215,42 +187,62 @@ def _generation_key(kind: str, name: str) -> str:
     return f"gen:{kind}:{name}"
 
 
-def create_cache(app: Flask) -> ActionCache:
-    """The cache ``app``'s config asks for (``SERVER_ACTIONS_CACHE``)."""
-    config = app.config
-    kind = config["SERVER_ACTIONS_CACHE"]
-    timeout = int(config["SERVER_ACTIONS_CACHE_DEFAULT_TIMEOUT"])
-    if kind == "memory":
-        return ActionCache(SimpleCache(default_timeout=timeout))
-    if kind == "filesystem":
-        directory = config["SERVER_ACTIONS_CACHE_DIR"] or os.path.join(
-            app.instance_path, "server-actions-cache"
-        )
-        return ActionCache(_AtomicFileSystemCache(directory, default_timeout=timeout))
-    if kind == "redis":
-        import redis
+def create_cache(
+    kind: str,
+    *,
+    default_timeout: int = 300,
+    directory: str | None = None,
+    redis_url: str | None = None,
+    key_prefix: str = "sa:",
+    max_entries: int = 10_000,
+) -> ActionCache:
+    """The cache ``SERVER_ACTIONS_CACHE`` names.
 
-        url = config["SERVER_ACTIONS_REDIS_URL"]
-        if not url:
+    ``memory``: this process only, at most ``max_entries`` fragments and data
+    (the least recently used go first; generations are never evicted).
+    ``sqlite`` (or ``filesystem``): one file in ``directory`` that every worker
+    of the machine shares. ``redis``: every worker of every machine.
+    """
+    if kind == "memory":
+        return ActionCache(
+            MemoryStore(default_timeout, max_entries=max_entries), atomic_inc=True
+        )
+    if kind in ("sqlite", "filesystem"):
+        if not directory:
+            raise ValueError("An SQLite cache needs a directory.")
+        store = SqliteStore(os.path.join(directory, CACHE_FILE), default_timeout)
+        return ActionCache(
+            store, atomic_inc=True, outage_errors=(sqlite3.OperationalError,)
+        )
+    if kind == "redis":
+        if not redis_url:
             raise RuntimeError(
                 "SERVER_ACTIONS_CACHE is 'redis' but SERVER_ACTIONS_REDIS_URL is not set."
             )
-        backend = RedisCache(
-            # Short timeouts: a Redis that has gone away must not hang requests.
-            host=redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1),
-            key_prefix=config["SERVER_ACTIONS_CACHE_PREFIX"],
-            default_timeout=timeout,
-        )
-        return ActionCache(
-            backend,
-            atomic_inc=True,
-            outage_errors=(
-                redis.exceptions.ConnectionError,
-                redis.exceptions.TimeoutError,
-            ),
-        )
+        return _redis_cache(redis_url, key_prefix, default_timeout)
     raise ValueError(
-        f"SERVER_ACTIONS_CACHE must be 'memory', 'filesystem' or 'redis', not {kind!r}."
+        f"SERVER_ACTIONS_CACHE must be 'memory', 'sqlite' or 'redis', not {kind!r}."
+    )
+
+
+def _redis_cache(url: str, key_prefix: str, default_timeout: int) -> ActionCache:
+    # redis is an optional dependency (the "redis" extra): imported only when asked for.
+    import redis
+    from cachelib import RedisCache
+
+    backend = RedisCache(
+        # Short timeouts: a Redis that has gone away must not hang requests.
+        host=redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1),
+        key_prefix=key_prefix,
+        default_timeout=default_timeout,
+    )
+    return ActionCache(
+        backend,
+        atomic_inc=True,
+        outage_errors=(
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+        ),
     )
 
 
@@ -259,8 +251,9 @@ def current_cache() -> ActionCache:
 
     .. versionadded:: 0.1
     """
-    cache: ActionCache | None = current_app.extensions.get(EXTENSION_KEY)
-    if cache is None:
+    installed = current_app.extensions.get("server_actions")
+    cache = getattr(installed, "cache", None)
+    if not isinstance(cache, ActionCache):
         raise RuntimeError(
             "No server actions cache on this app; call ServerActions(app) first."
         )

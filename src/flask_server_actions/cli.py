@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 
 from .actions import Action
 from .actions import all_actions
+from .appstate import app_state
 from .limits import format_size
 
 #: Calls whose literal arguments say what an action revalidates.
@@ -24,6 +25,17 @@ _PLACEHOLDER_SECRETS: t.Final = frozenset(
     {"dev", "development", "secret", "changeme", "change-me", "test", "insecure"}
 )
 _MIN_SECRET_LENGTH: t.Final = 24
+#: Words of a sentence standing in for a key ("replace this with a long random
+#: string"); generated keys are one run of letters and digits.
+_PLACEHOLDER_WORDS: t.Final = (
+    "replace",
+    "change",
+    "random",
+    "placeholder",
+    "example",
+    "insecure",
+    "secret",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +85,13 @@ def revalidated_by(func: t.Callable[..., t.Any]) -> list[str]:
 
 def _weak(secret: str | bytes) -> bool:
     text = secret.decode(errors="replace") if isinstance(secret, bytes) else secret
-    return len(text) < _MIN_SECRET_LENGTH or text.lower() in _PLACEHOLDER_SECRETS
+    lowered = text.lower()
+    return (
+        len(text) < _MIN_SECRET_LENGTH
+        or lowered in _PLACEHOLDER_SECRETS
+        or any(c.isspace() for c in text)
+        or any(word in lowered for word in _PLACEHOLDER_WORDS)
+    )
 
 
 def describe_action(act: Action) -> ActionInfo:
@@ -89,7 +107,7 @@ def describe_action(act: Action) -> ActionInfo:
     if act.max_body is not None:
         max_body = format_size(act.max_body)
     else:
-        max_body = f"{current_app.config['SERVER_ACTIONS_MAX_BODY']} (app)"
+        max_body = f"{format_size(act.body_limit())} (app)"
     return ActionInfo(
         endpoint=act.endpoint,
         url=url,
@@ -124,21 +142,29 @@ def risks(infos: list[ActionInfo], *, workers: int | None) -> list[str]:
             " random characters (python -c 'import secrets; print(secrets.token_hex())')."
         )
     if workers is not None and workers > 1:
-        config = current_app.config
-        if config["SERVER_ACTIONS_CACHE"] == "memory":
+        state = app_state()
+        if state.settings.cache == "memory":
             found.append(
                 f"SERVER_ACTIONS_CACHE is 'memory' with {workers} workers: each worker"
                 " keeps its own caches, tag generations and submission keys. Use"
                 " 'filesystem' (one machine) or 'redis'."
             )
-        storage = config.get("SERVER_ACTIONS_RATELIMIT_STORAGE_URI") or "memory://"
-        if storage.startswith("memory://"):
+        limiter = state.limiter  # none: no action of the app has a rate limit
+        if limiter is not None and _in_memory(limiter.storage):
             found.append(
                 f"Rate limits are counted in memory with {workers} workers: each"
                 f" worker counts alone, so clients get up to {workers} times the limit."
                 " Set SERVER_ACTIONS_RATELIMIT_STORAGE_URI to a redis:// URL."
             )
     return found
+
+
+def _in_memory(storage: t.Any) -> bool:
+    # Imported here: the limits package comes with Flask-Limiter, which only
+    # apps with rate-limited actions load (see ratelimit.create_limiter).
+    from limits.storage import MemoryStorage
+
+    return isinstance(storage, MemoryStorage)
 
 
 def _table(infos: list[ActionInfo]) -> str:

@@ -8,7 +8,7 @@ import typing as t
 from flask import has_request_context
 
 from .cache import current_cache
-from .revalidation import stale
+from .exchange import current_exchange
 
 _P = t.ParamSpec("_P")
 _R = t.TypeVar("_R")
@@ -50,7 +50,10 @@ def cached(
             entry = cache.key_for("data", name, args, kwargs, tag_list, generations)
             # Revalidated earlier in this request, before the generation bump
             # (which waits for the action's transaction): compute afresh.
-            fresh = has_request_context() and not stale().tags.isdisjoint(tag_list)
+            fresh = (
+                has_request_context()
+                and not current_exchange().stale.tags.isdisjoint(tag_list)
+            )
             if not fresh:
                 found = cache.get(entry)
                 # Stored in a 1-tuple so a cached None is told apart from a miss.

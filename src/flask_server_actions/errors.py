@@ -1,12 +1,24 @@
+"""Every exception the toolkit raises on purpose.
+
+Client-facing ones subclass a werkzeug HTTP exception with a readable
+``description`` (the English default of :mod:`~flask_server_actions.messages`), so
+an app can handle them with ``errorhandler`` like any other HTTP error. Inside an
+action request, the toolkit answers them itself, in the form (see ``failures``).
+"""
+
 from __future__ import annotations
 
 import typing as t
 from collections.abc import Mapping
 
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import Conflict
 from werkzeug.exceptions import Forbidden
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import ServiceUnavailable as _ServiceUnavailable
+from werkzeug.exceptions import TooManyRequests
+
+from .messages import DEFAULT_MESSAGES
 
 
 class ActionError(HTTPException):
@@ -27,6 +39,7 @@ class ActionError(HTTPException):
         *,
         status: int = 400,
         errors: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(description=message)
         self.code = status
@@ -34,15 +47,14 @@ class ActionError(HTTPException):
         self.message = message
         #: Field errors to show beside the fields, as ``{field: [messages]}``.
         self.errors: dict[str, list[str]] = dict(errors or {})
+        #: Headers the answer carries, e.g. ``{"Retry-After": "30"}`` with a 429.
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class CrossOriginRequest(Forbidden):
     """A POST to an action came from another site (``Origin`` or ``Sec-Fetch-Site``)."""
 
-    description = (
-        "This form was sent from another site, so it was not accepted. "
-        "Open the page on this site and submit it again."
-    )
+    description = DEFAULT_MESSAGES("cross_origin")
 
     def __init__(self, origin: str | None) -> None:
         super().__init__()
@@ -61,14 +73,72 @@ class ServiceUnavailable(_ServiceUnavailable):
 
     def __init__(self, retry_after: int = 5) -> None:
         super().__init__(
-            description=(
-                "The site is busy for a moment, so nothing was saved. Your input is"
-                f" still here: please try again in {retry_after} seconds."
-            ),
+            description=DEFAULT_MESSAGES("unavailable", seconds=retry_after),
             retry_after=retry_after,
         )
         #: Seconds after which a retry is likely to work.
         self.seconds = retry_after
+
+
+class SubmissionInProgress(Conflict):
+    """A repeat of a submission whose first request is still running (409)."""
+
+    description = DEFAULT_MESSAGES("in_progress")
+
+
+class TooManyStreams(TooManyRequests):
+    """A stream was refused because a limit is reached (429, with ``Retry-After``).
+
+    :param scope: ``"user"`` (this caller has ``limit`` streams open) or
+        ``"process"`` (this server process has).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self, scope: t.Literal["user", "process"], limit: int, retry_after: int = 5
+    ) -> None:
+        if scope == "user":
+            what = "a stream" if limit == 1 else f"{limit} streams"
+            description = DEFAULT_MESSAGES("too_many_streams", streams=what)
+        else:
+            description = DEFAULT_MESSAGES("streams_busy", seconds=retry_after)
+        super().__init__(description, retry_after=retry_after)
+        #: ``"user"`` or ``"process"``: which limit was reached.
+        self.scope = scope
+        #: The limit that was reached.
+        self.limit = limit
+
+
+class UnreadableBody(BadRequest):
+    """The body is not valid UTF-8, is malformed, or repeats a control field."""
+
+    description = DEFAULT_MESSAGES("unreadable")
+    #: The name of the sentence in :mod:`~flask_server_actions.messages`.
+    message_name: t.ClassVar[str] = "unreadable"
+
+
+class InvalidText(UnreadableBody):
+    description = DEFAULT_MESSAGES("invalid_text")
+    message_name = "invalid_text"
+
+
+class RepeatedControlField(UnreadableBody):
+    description = DEFAULT_MESSAGES("repeated_control")
+    message_name = "repeated_control"
+
+
+class TamperedArguments(BadRequest):
+    """The signed arguments of a form were missing, altered, or too old."""
+
+    description = DEFAULT_MESSAGES("tampered")
+
+
+class CacheUnavailable(Exception):
+    """The cache backend did not answer an operation that cannot be skipped.
+
+    .. versionadded:: 0.1
+    """
 
 
 class UnknownAction(LookupError):
@@ -111,15 +181,22 @@ def describe(exc: HTTPException) -> str:
     description = exc.description
     if isinstance(description, str) and description:
         return description
-    return BadRequest.description or "The request could not be handled."
+    return DEFAULT_MESSAGES("bad_request")
 
 
 __all__: t.Final = [
     "ActionError",
+    "CacheUnavailable",
     "CrossOriginRequest",
+    "InvalidText",
     "MissingBlock",
+    "RepeatedControlField",
     "ServiceUnavailable",
+    "SubmissionInProgress",
     "TaintedValueError",
+    "TamperedArguments",
+    "TooManyStreams",
     "UnknownAction",
+    "UnreadableBody",
     "describe",
 ]

@@ -1,35 +1,44 @@
+"""The Flask extension: sets the toolkit up on an app."""
+
 from __future__ import annotations
 
 import typing as t
 
 from flask import Blueprint
 from flask import Flask
+from flask import request_started
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from .bodycheck import check_body
-from .boundary import DEFAULT_TEMPLATE
-from .boundary import restore_after_failure
+from .actions import install_actions
+from .appstate import EXTENSION_NAME
+from .appstate import AppState
+from .appstate import TransactionFactory
+from .assets import csrf_headers
+from .assets import flash_messages
+from .assets import htmx_extensions
+from .assets import static_assets
 from .buttons import action_button
-from .cache import EXTENSION_KEY
-from .cache import CacheUnavailable
 from .cache import create_cache
 from .cli import actions_command
-from .forms import csrf_headers
-from .forms import field
-from .forms import htmx_extensions
-from .forms import static_assets
-from .forms import submit
-from .limits import apply_body_limit
+from .compat import forget_earlier_user
+from .errors import CacheUnavailable
+from .events import create_event_log
+from .live import live_stream
+from .markup import field
+from .markup import submit
+from .messages import Gettext
+from .messages import Messages
 from .optimistic import optimistic_template
-from .ratelimit import create_limiter
-from .responses import respond_to_http_error
-from .responses import respond_unavailable
+from .pipeline import handle_http_error
+from .pipeline import handle_unavailable
+from .settings import Settings
+from .submissions import create_ledger
 from .taint import install as install_taint_checks
 from .templating import ServerActionsExtension
 
-#: A factory of context managers; each action runs inside one (all or nothing).
-TransactionFactory = t.Callable[[], t.ContextManager[t.Any]]
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask_limiter import Limiter
 
 
 class ServerActions:
@@ -43,13 +52,18 @@ class ServerActions:
         actions.init_app(app)
 
     :param app: the application to set up now, if any.
+    :param transaction: a factory of context managers that each action runs
+        inside, e.g. :func:`flask_server_actions.sqlalchemy.session_transaction`.
+        A failure inside rolls it back.
     :param unavailable_errors: exception classes that mean a backend is
         unreachable or locked; an action that meets one answers 503 with
         ``Retry-After`` (``SERVER_ACTIONS_RETRY_AFTER``) and keeps the input,
         and so does any page that raises one.
-    :param transaction: a factory of context managers that each action runs
-        inside, e.g. :func:`flask_server_actions.sqlalchemy.session_transaction`.
-        A failure inside rolls it back.
+    :param limiter: the app's own Flask-Limiter instance, to count actions'
+        rate limits in; by default the toolkit sets up one of its own (its
+        headers off; a breach is answered in the form with ``Retry-After``).
+    :param gettext: translates the toolkit's sentences, e.g. Flask-Babel's
+        ``gettext`` (see :mod:`flask_server_actions.messages`).
 
     .. versionadded:: 0.1
     """
@@ -60,93 +74,86 @@ class ServerActions:
         *,
         transaction: TransactionFactory | None = None,
         unavailable_errors: tuple[type[Exception], ...] = (),
+        limiter: Limiter | None = None,
+        gettext: Gettext | None = None,
     ) -> None:
         #: Runs each action in one transaction, when given.
         self.transaction = transaction
         #: Exceptions that mean "a backend is down or busy, retry soon" (503),
-        #: e.g. :data:`flask_server_actions.sqlalchemy.UNAVAILABLE_ERRORS`.
+        #: e.g. :func:`flask_server_actions.sqlalchemy.unavailable_errors`.
         self.unavailable_errors = unavailable_errors
+        #: The Flask-Limiter to count in, if the app brings its own.
+        self.limiter = limiter
+        #: Translates the toolkit's sentences.
+        self.gettext = gettext
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        app.extensions["server_actions"] = self
-        app.config.setdefault("SERVER_ACTIONS_ALLOWED_ORIGINS", [])
-        # Empty by default: htmx 4's own defaults already swap 4xx answers,
-        # which is what actions rely on to show errors in the form.
-        app.config.setdefault("SERVER_ACTIONS_HTMX_CONFIG", "")
-        app.config.setdefault("SERVER_ACTIONS_STATIC_URL_PATH", "/_server_actions")
-        # Signed bound arguments older than this (seconds) are refused.
-        app.config.setdefault("SERVER_ACTIONS_BIND_MAX_AGE", 7 * 24 * 3600)
-        app.config.setdefault("SERVER_ACTIONS_RATELIMIT_STORAGE_URI", None)
-        # When the rate-limit store is down: "open" lets requests through,
-        # "closed" refuses actions with 503 until it is back.
-        app.config.setdefault("SERVER_ACTIONS_RATELIMIT_FAIL", "open")
-        # Seconds a 503 (backend down or locked) asks the client to wait.
-        app.config.setdefault("SERVER_ACTIONS_RETRY_AFTER", 5)
-        # The page that offers a failed submission again when the form's own
-        # page cannot render (its database is down); None for a built-in one.
-        app.config.setdefault("SERVER_ACTIONS_RESUBMIT_TEMPLATE", None)
-        # How many proxies in front of the app append to X-Forwarded-For.
-        app.config.setdefault("SERVER_ACTIONS_TRUSTED_PROXIES", 0)
-        # Next.js caps server action bodies at 1 MB by default; so do we.
-        app.config.setdefault("SERVER_ACTIONS_MAX_BODY", "1 MB")
-        app.config.setdefault("SERVER_ACTIONS_CACHE", "memory")
-        app.config.setdefault("SERVER_ACTIONS_CACHE_DEFAULT_TIMEOUT", 300)
-        app.config.setdefault("SERVER_ACTIONS_CACHE_DIR", None)
-        app.config.setdefault("SERVER_ACTIONS_REDIS_URL", None)
-        app.config.setdefault("SERVER_ACTIONS_CACHE_PREFIX", "sa:")
-        # Languages a region with vary=["lang"] picks from Accept-Language.
-        app.config.setdefault("SERVER_ACTIONS_LANGUAGES", [])
-        # Seconds an applied submission key is remembered (its result replayed).
-        app.config.setdefault("SERVER_ACTIONS_SUBMISSION_TTL", 3600)
-        # Seconds a repeat waits for the first request with its key to finish.
-        app.config.setdefault("SERVER_ACTIONS_SUBMISSION_WAIT", 10)
-        # Shown in a form's place when its action fails unexpectedly, unless
-        # its blueprint supplies its own (error_template).
-        app.config.setdefault("SERVER_ACTIONS_ERROR_TEMPLATE", DEFAULT_TEMPLATE)
-        # Kept on the app, not on the extension: one extension object may
-        # serve several apps, each with its own backend.
-        app.extensions[EXTENSION_KEY] = create_cache(app)
-
-        # First of all hooks: CSRFProtect reads the form, and the body limit
-        # must be in place before anyone does.
-        app.before_request_funcs.setdefault(None, []).insert(0, apply_body_limit)
-        # Second: a body that cannot be read faithfully is refused before CSRF
-        # or the action pick a value out of it.
-        app.before_request_funcs[None].insert(1, check_body)
-        if "csrf" not in app.extensions:
-            CSRFProtect(app)
-
-        create_limiter(app)
-        # After CSRF and the body limit, before the action's view runs.
-        app.before_request(restore_after_failure)
+        """Set the toolkit up on ``app``; its state is ``app.extensions["server_actions"]``."""
+        # The guard asks Flask-WTF's CSRF check itself, after the body limit;
+        # action views are exempt from its own hook.
+        csrf = app.extensions.get("csrf")
+        if not isinstance(csrf, CSRFProtect):
+            csrf = CSRFProtect(app)
+        settings = Settings.from_app(app)
+        cache = create_cache(
+            settings.cache,
+            default_timeout=settings.cache_default_timeout,
+            directory=settings.cache_dir,
+            redis_url=settings.redis_url,
+            key_prefix=settings.cache_prefix,
+            max_entries=settings.cache_max_entries,
+        )
+        state = AppState(
+            extension=self,
+            settings=settings,
+            messages=Messages(settings.messages, self.gettext),
+            cache=cache,
+            ledger=create_ledger(settings, cache),
+            events=create_event_log(
+                settings.cache,
+                directory=settings.cache_dir,
+                redis_url=settings.redis_url,
+                prefix=settings.cache_prefix,
+                keep=settings.live_replay,
+            ),
+            transaction=self.transaction,
+            unavailable_errors=(CacheUnavailable, *self.unavailable_errors),
+            csrf=csrf,
+        )
+        app.extensions[EXTENSION_NAME] = state
+        # The toolkit's own limiter is made when the first rate-limited action is
+        # set up: an app without limits pays nothing for Flask-Limiter's hooks.
+        state.limiter = self.limiter
+        # Actions of blueprints registered before this call; later ones are
+        # set up as their blueprint is registered.
+        install_actions(state, app)
 
         app.jinja_env.add_extension(ServerActionsExtension)
-        install_taint_checks(app)
+        install_taint_checks(app, state.taints)
         app.jinja_env.globals.update(
             action_button=action_button,
             field=field,
             optimistic_template=optimistic_template,
             submit=submit,
             server_actions_assets=static_assets,
+            server_actions_messages=flash_messages,
             htmx_extensions=htmx_extensions,
             csrf_headers=csrf_headers,
         )
-        app.register_blueprint(
-            Blueprint(
-                "server_actions",
-                __name__,
-                static_folder="static",
-                static_url_path=app.config["SERVER_ACTIONS_STATIC_URL_PATH"],
-                template_folder="templates",
-            )
+        toolkit = Blueprint(
+            "server_actions",
+            __name__,
+            static_folder="static",
+            static_url_path=settings.static_url_path,
+            template_folder="templates",
         )
-        app.register_error_handler(HTTPException, respond_to_http_error)
-        unavailable: tuple[type[Exception], ...] = (
-            CacheUnavailable,
-            *self.unavailable_errors,
-        )
-        for error in unavailable:
-            app.register_error_handler(error, respond_unavailable)
+        # The live regions' event stream (docs/live-regions.md).
+        toolkit.add_url_rule(f"{settings.static_url_path}/live", "live", live_stream)
+        app.register_blueprint(toolkit)
+        request_started.connect(forget_earlier_user, app)
+        app.register_error_handler(HTTPException, handle_http_error)
+        for error in state.unavailable_errors:
+            app.register_error_handler(error, handle_unavailable)
         app.cli.add_command(actions_command)

@@ -1,17 +1,26 @@
-"""The current request as htmx sent it, and helpers for htmx response headers."""
+"""The htmx request headers, parsed, and helpers that set htmx response headers.
+
+The current request's details are :data:`flask_server_actions.current_htmx`
+(an :class:`HtmxDetails`). The helpers take a response and return it, so calls chain::
+
+    from flask_server_actions.htmx import replace_url, retarget
+"""
 
 from __future__ import annotations
 
 import json
+import sys
+import types
 import typing as t
+import warnings
 from functools import cached_property
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
-from flask import g
+from flask import has_request_context
 from flask import request
 from werkzeug.datastructures import Headers
-from werkzeug.local import LocalProxy
+from werkzeug.urls import iri_to_uri
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask import Response
@@ -23,15 +32,19 @@ HTMX_STOP_POLLING: t.Final = 286
 
 
 class HtmxDetails:
-    """The htmx request headers of the current request, parsed once each.
+    """The htmx request headers of one request, each parsed once.
 
-    ``bool(htmx)`` is ``True`` when the request carries ``HX-Request: true``.
+    ``bool(details)`` is ``True`` when the request carries ``HX-Request: true``.
+
+    :param headers: the request's headers.
+    :param host: the request's host, to tell whether ``HX-Current-URL`` is this site.
 
     .. versionadded:: 0.1
     """
 
-    def __init__(self, headers: t.Mapping[str, str] | Headers) -> None:
+    def __init__(self, headers: t.Mapping[str, str] | Headers, host: str = "") -> None:
         self._headers = headers
+        self._host = host
 
     def _get(self, name: str) -> str | None:
         value = self._headers.get(name)
@@ -50,12 +63,18 @@ class HtmxDetails:
 
     @cached_property
     def current_path(self) -> str | None:
-        """The path and query of ``HX-Current-URL``, when it names this host."""
+        """The path and query of ``HX-Current-URL``, when it names this host.
+
+        A header that is not a URL (a client can send anything) counts as absent.
+        """
         url = self.current_url
         if url is None:
             return None
-        parts = urlsplit(url)
-        if parts.netloc and parts.netloc != request.host:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        if parts.netloc and parts.netloc != self._host:
             return None
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
@@ -91,28 +110,22 @@ class HtmxDetails:
         return unquote(target.split("#", 1)[1]) or None
 
 
-def _get_htmx() -> HtmxDetails:
-    if "_server_actions_htmx" not in g:
-        g._server_actions_htmx = HtmxDetails(request.headers)
-    details: HtmxDetails = g._server_actions_htmx
-    return details
-
-
-#: The htmx details of the current request, like flask-login's ``current_user``.
-htmx: HtmxDetails = t.cast(HtmxDetails, LocalProxy(_get_htmx))
-
 _R = t.TypeVar("_R", bound="Response")
 
 
 def location(response: _R, url: str) -> _R:
-    """Have htmx load ``url`` into the page without a full reload (``HX-Location``)."""
-    response.headers["HX-Location"] = url
+    """Have htmx load ``url`` into the page without a full reload (``HX-Location``).
+
+    URLs in headers are encoded (``/€`` becomes ``/%E2%82%AC``): a header can only
+    carry Latin-1, and a WSGI server fails on anything else.
+    """
+    response.headers["HX-Location"] = iri_to_uri(url)
     return response
 
 
 def client_redirect(response: _R, url: str) -> _R:
     """Have htmx do a full browser redirect to ``url`` (``HX-Redirect``)."""
-    response.headers["HX-Redirect"] = url
+    response.headers["HX-Redirect"] = iri_to_uri(url)
     return response
 
 
@@ -130,7 +143,7 @@ def reswap(response: _R, method: SwapMethod) -> _R:
 
 def push_url(response: _R, url: str | t.Literal[False]) -> _R:
     """Push ``url`` into the browser history (``False`` prevents a push)."""
-    response.headers["HX-Push-Url"] = "false" if url is False else url
+    response.headers["HX-Push-Url"] = "false" if url is False else iri_to_uri(url)
     return response
 
 
@@ -143,7 +156,7 @@ def replace_url(response: _R, url: str | t.Literal[False]) -> _R:
 
     .. versionadded:: 0.1
     """
-    response.headers["HX-Replace-Url"] = "false" if url is False else url
+    response.headers["HX-Replace-Url"] = "false" if url is False else iri_to_uri(url)
     return response
 
 
@@ -159,3 +172,43 @@ def trigger_client_event(
     events[name] = dict(detail or {})
     response.headers["HX-Trigger"] = json.dumps(events)
     return response
+
+
+_DETAILS: t.Final = frozenset(
+    name
+    for name, value in vars(HtmxDetails).items()
+    if isinstance(value, cached_property)
+)
+
+
+def _deprecated_details() -> HtmxDetails:
+    warnings.warn(
+        "Using flask_server_actions.htmx as the request's htmx details is"
+        " deprecated and stops working in the next release; use"
+        " flask_server_actions.current_htmx instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return HtmxDetails(request.headers, request.host)
+
+
+class _ModuleThatWasTheProxy(types.ModuleType):
+    """This module, answering as the request's htmx details did in 0.1.
+
+    ``from flask_server_actions import htmx`` used to give the request's details
+    (``if htmx: …``, ``htmx.target_id``); it now gives this module, which keeps
+    answering those, with a ``DeprecationWarning``, for one release.
+    """
+
+    def __bool__(self) -> bool:
+        if not has_request_context():
+            return True
+        return bool(_deprecated_details())
+
+    def __getattr__(self, name: str) -> t.Any:
+        if name in _DETAILS and has_request_context():
+            return getattr(_deprecated_details(), name)
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+
+
+sys.modules[__name__].__class__ = _ModuleThatWasTheProxy

@@ -1,11 +1,8 @@
-"""Request body limits for actions: one for the app, one per action if declared."""
+"""Sizes as people write them (``"64 KB"``) and as people read them."""
 
 from __future__ import annotations
 
 import re
-
-from flask import current_app
-from flask import request
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?\s*$", re.IGNORECASE)
 _UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
@@ -29,16 +26,3 @@ def format_size(size: int) -> str:
         if size >= _UNITS[unit] and size % _UNITS[unit] == 0:
             return f"{size // _UNITS[unit]} {unit}"
     return f"{size} bytes"
-
-
-def apply_body_limit() -> None:
-    """Before anything reads the body, cap it at the action's (or the app's) limit."""
-    from .submitted import request_action
-
-    act = request_action()
-    if act is None:
-        return
-    limit = act.max_body
-    if limit is None:
-        limit = parse_size(current_app.config["SERVER_ACTIONS_MAX_BODY"])
-    request.max_content_length = limit

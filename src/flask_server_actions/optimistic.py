@@ -25,7 +25,6 @@ import re
 import typing as t
 
 from markupsafe import Markup
-from markupsafe import escape
 
 #: The kinds of optimistic update that need no template.
 BUILT_IN_KINDS: t.Final = frozenset({"toggle", "remove"})
@@ -46,11 +45,14 @@ def _check_id(value: str, what: str) -> str:
 
 
 def optimistic_template(
-    id: str,  # noqa: A002 - reads like the HTML attribute it sets
+    id: str,
     *,
     into: str,
     insert: str = "beforeend",
     pending: str = DEFAULT_PENDING,
+    sort: str | int | None = None,
+    sort_by: str | None = None,
+    slot: str | None = None,
     caller: t.Callable[[], str],
 ) -> Markup:
     """The markup of an optimistic item, written once, used with ``{% call %}``.
@@ -73,6 +75,17 @@ def optimistic_template(
     :param into: a CSS selector of the list (or other element) the item goes in.
     :param insert: where in (or beside) that element it goes.
     :param pending: the note the item carries while the server has not answered.
+    :param sort: the new item's sort key. The item goes before the first child
+        of ``into`` whose ``data-sa-sort`` sorts after it (numbers as numbers,
+        else text), so a list in a fixed order (pinned first) does not jump when
+        the answer arrives; among equal keys ``insert="afterbegin"`` puts it
+        first, ``"beforeend"`` last.
+    :param sort_by: like ``sort``, the key being the submitted value of this field
+        (a list in alphabetical order of titles: ``sort_by="title"``).
+    :param slot: the name of a marker inside ``into``
+        (``<li data-sa-slot="new" hidden></li>``); the item goes at ``insert``
+        of that marker (``"beforebegin"`` or ``"afterend"`` for a marker between
+        two groups).
     """
     _check_id(id, "optimistic_template's id")
     if insert not in POSITIONS:
@@ -80,11 +93,31 @@ def optimistic_template(
             f"optimistic_template's insert must be one of {sorted(POSITIONS)},"
             f" got {insert!r}."
         )
-    return Markup(
-        f'<template id="{escape(id)}" data-sa-into="{escape(into)}"'
-        f' data-sa-insert="{escape(insert)}" data-sa-pending="{escape(pending)}">'
-        f"{caller()}</template>"
+    placed = [n for n, v in (("sort", sort), ("sort_by", sort_by), ("slot", slot)) if v]
+    if len(placed) > 1:
+        raise ValueError(
+            f"optimistic_template takes one of sort=, sort_by= and slot=, got"
+            f" {' and '.join(p + '=' for p in placed)}."
+        )
+    if (sort is not None or sort_by) and insert not in ("afterbegin", "beforeend"):
+        raise ValueError(
+            "With sort= or sort_by=, insert= says where the item goes among equal"
+            f" keys: 'afterbegin' (first) or 'beforeend' (last), got {insert!r}."
+        )
+    extra = {
+        "data-sa-sort": None if sort is None else str(sort),
+        "data-sa-sort-by": sort_by,
+        "data-sa-slot": slot,
+    }
+    placement = Markup("").join(
+        Markup(' %s="%s"') % (name, value)
+        for name, value in extra.items()
+        if value is not None
     )
+    return Markup(
+        '<template id="%s" data-sa-into="%s" data-sa-insert="%s"'
+        ' data-sa-pending="%s"%s>%s</template>'
+    ) % (id, into, insert, pending, placement, Markup(caller()))
 
 
 def optimistic_attrs(

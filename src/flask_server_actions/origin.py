@@ -2,38 +2,39 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from collections.abc import Set
 
-from flask import current_app
-from flask import request
+from flask import Request
 
 from .errors import CrossOriginRequest
+from .urls import netloc_of
 
 _SAME_SITE_FETCH = frozenset({"same-origin", "none"})
 
 
-def _netloc(origin: str) -> str:
-    return urlsplit(origin).netloc.lower()
-
-
-def check_origin() -> None:
+def check_origin(request: Request, allowed: Set[str]) -> None:
     """Raise :class:`CrossOriginRequest` unless the request came from this site.
 
     A browser that sends ``Sec-Fetch-Site`` is believed; otherwise ``Origin`` must
-    name this host or one of ``SERVER_ACTIONS_ALLOWED_ORIGINS``. A request with
-    neither header (an old browser, a script) is left to the CSRF token.
+    name this host (over HTTPS when the request came over HTTPS) or one of ``allowed`` (``SERVER_ACTIONS_ALLOWED_ORIGINS``, as
+    lower-case ``host[:port]``). A request with neither header (an old browser, a
+    script) is left to the CSRF token.
     """
-    allowed = {_netloc(o) for o in current_app.config["SERVER_ACTIONS_ALLOWED_ORIGINS"]}
     origin = request.headers.get("Origin")
     fetch_site = request.headers.get("Sec-Fetch-Site")
 
     if origin == "null":
         raise CrossOriginRequest(origin)
     if origin is not None:
-        netloc = _netloc(origin)
+        netloc = netloc_of(origin)
         if netloc in allowed:
             return
         if netloc != request.host.lower():
+            raise CrossOriginRequest(origin)
+        # The same host over plain HTTP posting to an HTTPS site: a page a
+        # network attacker can write. (The other way round is a proxy that ends
+        # TLS without telling the app, so it is let through.)
+        if request.is_secure and origin.lower().startswith("http://"):
             raise CrossOriginRequest(origin)
     if fetch_site is not None and fetch_site not in _SAME_SITE_FETCH:
         raise CrossOriginRequest(f"Sec-Fetch-Site: {fetch_site}")

@@ -9,46 +9,52 @@ view's code is the one source of its context and nothing else is rendered.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import typing as t
-from urllib.parse import parse_qsl
+import weakref
 
-from flask import Response
 from flask import after_this_request
+from flask import before_render_template
 from flask import current_app
-from flask import g
+from flask import flash
+from flask import has_request_context
 from flask import render_template
-from flask import request
+from flask import template_rendered
 from jinja2 import Template
 from jinja2 import nodes
-from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
-from .htmx import htmx
-from .regions import REGION_PREFIX
-from .regions import RegionMode
-from .regions import region_block_name
+from .compat import query_string_of
+from .compat import update_template_context
+from .exchange import Exchange
+from .exchange import RegionMode
+from .exchange import current_exchange
+from .fields import REGION_PREFIX
+from .fields import form_block_name
+from .fields import region_block_name
 
-_PARENTS_ATTR = "_server_actions_parents"
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask import Flask
+    from flask import Response
+
+    from .exchange import BlockRequest
+
+TemplateName = str | Template | list[str | Template]
+
+#: The templates each template extends, when the names are literal; kept as
+#: long as the template itself (Jinja's cache may drop and reload it).
+_parents: weakref.WeakKeyDictionary[Template, list[Template]] = (
+    weakref.WeakKeyDictionary()
+)
+#: Every block a template can render, by name (see :func:`template_blocks`).
+_guarded: weakref.WeakKeyDictionary[Template, dict[str, GuardedTags]] = (
+    weakref.WeakKeyDictionary()
+)
+_blocks: weakref.WeakKeyDictionary[Template, dict[str, t.Any]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-@dataclasses.dataclass
-class BlockRequest:
-    """Which blocks an action wants from the page, and what came back."""
-
-    #: Blocks rendered as they are (the submitted form).
-    blocks: list[str]
-    #: Also render the page's regions out of band; each renders only if stale.
-    oob_regions: bool = False
-    results: dict[str, str] = dataclasses.field(default_factory=dict)
-    oob: str = ""
-    template_name: str | None = None
-    rendered: bool = False
-
-
-def render_page(
-    template_name_or_list: str | Template | list[str | Template], **context: t.Any
-) -> str:
+def render_page(template_name_or_list: TemplateName, **context: t.Any) -> str:
     """Render a page template; inside an action, render only the blocks it needs.
 
     Values that are expensive to compute can be passed as callables (see
@@ -56,48 +62,176 @@ def render_page(
 
     .. versionadded:: 0.1
     """
-    wanted: BlockRequest | None = g.get("_server_actions_blocks")
-    if wanted is None:
-        alone = _region_asked_for(template_name_or_list)
-        if alone is None:
-            return render_template(template_name_or_list, **context)
-        template, block = alone
-        return _with_mode(
-            "alone", lambda: render_blocks(template, [block], context)[block]
-        )
+    exchange = current_exchange()
+    wanted = exchange.blocks
+    if wanted is not None:
+        _render_wanted(exchange, wanted, template_name_or_list, context)
+        return ""
+    after_this_request(_vary_on_htmx)
+    target = exchange.htmx.target_id
+    if exchange.htmx and not exchange.htmx.wants_full_page and target is not None:
+        template = current_app.jinja_env.get_or_select_template(template_name_or_list)
+        block = region_block_name(target)
+        if block in template_blocks(template):
+            # An htmx GET whose target is a region of this page gets that region alone.
+            if block in guarded_regions(template):
+                # Inside an {% if %} (or a loop, a macro…): only the whole page
+                # knows whether this visitor sees it.
+                found = _capture(exchange, template, context, {block: "alone"})
+                return found.get(block, "")
+            exchange.region_mode = "alone"
+            try:
+                return render_blocks(template, [block], context)[block]
+            finally:
+                exchange.region_mode = "page"
+    if exchange.submission is not None:
+        template = current_app.jinja_env.get_or_select_template(template_name_or_list)
+        _flash_if_form_missing(exchange, template)
+    return render_template(template_name_or_list, **context)
+
+
+def _render_wanted(
+    exchange: Exchange,
+    wanted: BlockRequest,
+    template_name_or_list: TemplateName,
+    context: dict[str, t.Any],
+) -> None:
     template = current_app.jinja_env.get_or_select_template(template_name_or_list)
     wanted.template_name = template.name
-    wanted.results = render_blocks(template, wanted.blocks, context)
-    if wanted.oob_regions:
-        regions = [b for b in template_blocks(template) if b.startswith(REGION_PREFIX)]
-        wanted.oob = _with_mode(
-            "oob", lambda: "".join(render_blocks(template, regions, context).values())
-        )
+    blocks = template_blocks(template)
+    regions = (
+        [b for b in blocks if b.startswith(REGION_PREFIX)] if wanted.oob_regions else []
+    )
+    guarded = guarded_regions(template)
+    with _block_context(template, context) as render:
+        wanted.results = {
+            name: render(name) for name in wanted.blocks if name in blocks
+        }
+        exchange.region_mode = "oob"
+        try:
+            oob = [render(name) for name in regions if name not in guarded]
+        finally:
+            exchange.region_mode = "page"
+    wanted_guarded: dict[str, RegionMode] = {
+        name: "oob"
+        for name in regions
+        if name in guarded and _may_be_stale(exchange, guarded[name])
+    }
+    if wanted_guarded:
+        # Only the whole page knows whether this user sees them.
+        oob += _capture(exchange, template, context, wanted_guarded).values()
+    wanted.oob = "".join(oob)
     wanted.rendered = True
-    return ""
 
 
-def _with_mode(mode: RegionMode, render: t.Callable[[], str]) -> str:
-    g._server_actions_region_mode = mode
+def _capture(
+    exchange: Exchange,
+    template: Template,
+    context: dict[str, t.Any],
+    wanted: dict[str, RegionMode],
+) -> dict[str, str]:
+    """Render the whole page to keep what the ``wanted`` regions render in it.
+
+    A region inside ``{% if %}`` renders exactly when the page shows it to this
+    user; rendered alone, as a block, it would skip that condition. What is
+    not wanted is thrown away, and the layout's one-time messages are left for
+    the page the user sees next.
+    """
+    exchange.region_mode, exchange.capturing, exchange.captured = "capture", wanted, {}
     try:
-        return render()
+        with _block_context(template, context) as render:
+            template.render(render.context)
+        return dict(exchange.captured)
     finally:
-        g._server_actions_region_mode = "page"
+        exchange.region_mode, exchange.capturing = "page", {}
 
 
-def _region_asked_for(
-    template_name_or_list: str | Template | list[str | Template],
-) -> tuple[Template, str] | None:
-    """An htmx GET whose target is a region of this page gets that region alone."""
-    after_this_request(_vary_on_htmx)
-    target = htmx.target_id if htmx and not htmx.wants_full_page else None
-    if target is None:
-        return None
-    template = current_app.jinja_env.get_or_select_template(template_name_or_list)
-    block = region_block_name(target)
-    if block not in template_blocks(template):
-        return None
-    return template, block
+#: A guarded region's tags, when the template names them as constants.
+GuardedTags = tuple[str, ...] | None
+
+
+def guarded_regions(template: Template) -> dict[str, GuardedTags]:
+    """The region blocks of ``template`` (and its layouts) inside a condition.
+
+    Those under ``{% if %}``, ``{% for %}``, ``{% with %}``, a macro or a call
+    block: a block renders alone without its surroundings, so these must be
+    rendered as part of the whole page. Each with its tags, if the template
+    writes them as a list of strings (``None``: known only when it renders).
+    """
+    found = _guarded.get(template)
+    if found is None:
+        found = {}
+        env = template.environment
+        for tmpl in [template, *_static_parents(template)]:
+            if tmpl.name is None or env.loader is None:
+                continue
+            source = env.loader.get_source(env, tmpl.name)[0]
+            _find_guarded(env.parse(source, tmpl.name), False, found)
+        _guarded[template] = found
+    return found
+
+
+def _may_be_stale(exchange: Exchange, tags: GuardedTags) -> bool:
+    """Whether an action's answer may have to bring this guarded region back."""
+    return tags is None or exchange.stale.affects(tags, exchange.page_path)
+
+
+_GUARDS: t.Final = (
+    nodes.If,
+    nodes.For,
+    nodes.With,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.FilterBlock,
+    nodes.Scope,
+    nodes.ScopedEvalContextModifier,
+)
+
+
+def _find_guarded(
+    node: nodes.Node, guarded: bool, found: dict[str, GuardedTags]
+) -> None:
+    for child in node.iter_child_nodes():
+        if isinstance(child, nodes.Block) and child.name.startswith(REGION_PREFIX):
+            if guarded:
+                found.setdefault(child.name, _constant_tags(child))
+            continue  # the region's own body is its business
+        _find_guarded(child, guarded or isinstance(child, _GUARDS), found)
+
+
+def _constant_tags(region: nodes.Block) -> GuardedTags:
+    """The ``tags=[…]`` of a region's tag, if they are written as strings."""
+    for call in region.find_all(nodes.Call):
+        for keyword in call.kwargs:
+            if keyword.key != "tags":
+                continue
+            value = keyword.value
+            if isinstance(value, nodes.List | nodes.Tuple) and all(
+                isinstance(item, nodes.Const) and isinstance(item.value, str)
+                for item in value.items
+            ):
+                return tuple(t.cast(nodes.Const, item).value for item in value.items)
+            return None
+        return ()  # no tags: only a revalidation of its page's path reaches it
+    return None
+
+
+def _flash_if_form_missing(exchange: Exchange, template: Template) -> None:
+    """Decide, before the page renders, where a failure's message is shown.
+
+    The page shows the submitted form with its message; if the page has no
+    block for that form (the form's id could not be read back, or the form
+    is not on this page), the message goes to the page's flashes instead.
+    """
+    submitted = exchange.submission
+    # A button is markup of a template global, not a block: only the render
+    # itself tells whether it is on the page.
+    if submitted is None or submitted.message_flashed or exchange.kind == "button":
+        return
+    message = submitted.state.message
+    if message and form_block_name(submitted.form_id) not in template_blocks(template):
+        flash(message, "success" if submitted.state.ok else "error")
+        submitted.message_flashed = True
 
 
 def _vary_on_htmx(response: Response) -> Response:
@@ -105,7 +239,7 @@ def _vary_on_htmx(response: Response) -> Response:
     return response
 
 
-class lazy:  # noqa: N801 - reads as a function in templates and views
+class lazy:
     """A value computed on first call and remembered for the request.
 
     ``render_page("users.html", users=lazy(load_users))`` lets the template call
@@ -127,7 +261,7 @@ class lazy:  # noqa: N801 - reads as a function in templates and views
 
 def _static_parents(template: Template) -> list[Template]:
     """The chain of templates ``template`` extends, when the names are literal."""
-    cached: list[Template] | None = getattr(template, _PARENTS_ATTR, None)
+    cached = _parents.get(template)
     if cached is not None:
         return cached
     env = template.environment
@@ -140,17 +274,55 @@ def _static_parents(template: Template) -> list[Template]:
             break
         current = env.get_template(extends.template.value, parent=current.name)
         parents.append(current)
-    setattr(template, _PARENTS_ATTR, parents)
+    _parents[template] = parents
     return parents
 
 
 def template_blocks(template: Template) -> dict[str, t.Any]:
     """Every block ``template`` can render, its own first, then its parents'."""
-    blocks: dict[str, t.Any] = {}
-    for tmpl in [template, *_static_parents(template)]:
-        for name, func in tmpl.blocks.items():
-            blocks.setdefault(name, func)
+    blocks = _blocks.get(template)
+    if blocks is None:
+        blocks = {}
+        for tmpl in [template, *_static_parents(template)]:
+            for name, func in tmpl.blocks.items():
+                blocks.setdefault(name, func)
+        _blocks[template] = blocks
     return blocks
+
+
+class _BlockContext:
+    """Renders blocks of one template from one context, as ``render_template`` would."""
+
+    def __init__(self, template: Template, context: dict[str, t.Any]) -> None:
+        self.template = template
+        self.context = context
+        self.ctx = template.new_context(context)
+        # Give the context its parents' blocks too, as {% extends %} would at
+        # runtime, so a block in the layout that nests another block renders alone.
+        for parent in _static_parents(template):
+            for name, func in parent.blocks.items():
+                self.ctx.blocks.setdefault(name, []).append(func)
+        self.available = template_blocks(template)
+
+    def __call__(self, name: str) -> str:
+        render = self.available[name]
+        return str(self.template.environment.concat(render(self.ctx)))
+
+
+@contextlib.contextmanager
+def _block_context(
+    template: Template, context: dict[str, t.Any]
+) -> t.Iterator[_BlockContext]:
+    """Context processors and Flask's template signals around rendering blocks."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    update_template_context(app, context)
+    before_render_template.send(
+        app, _async_wrapper=app.ensure_sync, template=template, context=context
+    )
+    yield _BlockContext(template, context)
+    template_rendered.send(
+        app, _async_wrapper=app.ensure_sync, template=template, context=context
+    )
 
 
 def render_blocks(
@@ -158,26 +330,17 @@ def render_blocks(
 ) -> dict[str, str]:
     """Render the named blocks of ``template`` (or of templates it extends).
 
-    Context processors run as for :func:`flask.render_template`. Names the
-    template does not have are left out of the result.
+    Context processors run and Flask's template signals are sent, as for
+    :func:`flask.render_template`. Names the template does not have are left
+    out of the result.
     """
-    current_app.update_template_context(context)
-    ctx = template.new_context(context)
-    # Give the context its parents' blocks too, as {% extends %} would at runtime,
-    # so a block in the layout that nests another block still renders alone.
-    for parent in _static_parents(template):
-        for name, func in parent.blocks.items():
-            ctx.blocks.setdefault(name, []).append(func)
-    available = template_blocks(template)
-    env = template.environment
-    return {
-        name: env.concat(available[name](ctx)) for name in names if name in available
-    }
+    with _block_context(template, context) as render:
+        return {name: render(name) for name in names if name in render.available}
 
 
-def page_for_path(path: str) -> tuple[str, dict[str, t.Any]] | None:
+def route_of(path: str) -> tuple[str, dict[str, t.Any]] | None:
     """The GET endpoint and view arguments that ``path`` routes to, if any."""
-    adapter = current_app.create_url_adapter(request)
+    adapter = current_app.create_url_adapter(current_exchange().request)
     if adapter is None:  # pragma: no cover - only outside a request
         return None
     try:
@@ -194,28 +357,31 @@ def call_page(path: str) -> t.Any | None:
     page re-rendered after an action shows what it showed (the same search, the
     same page number), not what the action's POST URL would give.
     """
-    found = page_for_path(path)
+    found = route_of(path)
     if found is None:
         return None
     endpoint, args = found
     view = current_app.ensure_sync(current_app.view_functions[endpoint])
-    with _query_of(path):
-        return view(**args)
-
-
-@contextlib.contextmanager
-def _query_of(path: str) -> t.Iterator[None]:
-    # Request.args is a cached property, kept in the instance's __dict__.
-    missing = object()
-    saved = request.__dict__.get("args", missing)
-    query = path.partition("?")[2]
-    request.__dict__["args"] = ImmutableMultiDict(
-        parse_qsl(query, keep_blank_values=True)
-    )
+    exchange = current_exchange()
+    exchange.page_for_action = True
     try:
-        yield
+        with query_string_of(exchange.request, path):
+            return view(**args)
     finally:
-        if saved is missing:
-            request.__dict__.pop("args", None)
-        else:
-            request.__dict__["args"] = saved
+        exchange.page_for_action = False
+
+
+def rendering_for_action() -> bool:
+    """Whether the page view runs now to answer an action, not for a GET.
+
+    After an action the toolkit calls the page view again, inside the action's
+    POST, to render the page (or the blocks it needs): so its ``@login_required``,
+    ``after_this_request`` hooks and any counting in it run then too. A view
+    that counts page views skips them with this::
+
+        if not rendering_for_action():
+            stats.page_views += 1
+
+    .. versionadded:: 0.1
+    """
+    return has_request_context() and current_exchange().page_for_action

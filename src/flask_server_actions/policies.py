@@ -6,7 +6,6 @@ import dataclasses
 import typing as t
 
 from flask import current_app
-from flask_login import AnonymousUserMixin
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask_wtf import FlaskForm
@@ -36,10 +35,26 @@ class Policy:
         return self.check is None and not self.requires_login
 
 
+class AnonymousUser:
+    """Nobody signed in, for apps without Flask-Login (as its ``AnonymousUserMixin``)."""
+
+    is_authenticated: t.Final = False
+    is_active: t.Final = False
+    is_anonymous: t.Final = True
+
+    def get_id(self) -> None:
+        return None
+
+
+#: The user of every request of an app without Flask-Login.
+ANONYMOUS: t.Final = AnonymousUser()
+
+
 def current_user() -> t.Any:
     """The signed-in user from Flask-Login, or an anonymous user without it."""
     if getattr(current_app, "login_manager", None) is None:
-        return AnonymousUserMixin()
+        return ANONYMOUS
+    # Imported by apps that set up Flask-Login only: the others do not carry it.
     from flask_login import current_user as user
 
     return user._get_current_object()
@@ -67,7 +82,7 @@ class _Allow:
             raise TypeError("allow.role() needs at least one role name.")
         return Policy(
             label="role:" + "|".join(roles),
-            check=lambda user, form: _has_role(user, roles),
+            check=lambda user, _form: _has_role(user, roles),
             requires_login=True,
         )
 

@@ -1,193 +1,197 @@
-"""Rate limits per action, delegated to Flask-Limiter.
+"""Rate limits per action, counted by Flask-Limiter.
 
-Keyed by the signed-in user, else by the client's address. Behind proxies, set
-``SERVER_ACTIONS_TRUSTED_PROXIES`` to how many of them add to ``X-Forwarded-For``;
-only those entries are believed, so a client cannot forge its address.
+Each rate-limited action gets one check: a small function decorated with the
+limiter's documented ``limit()`` decorator, which the pipeline calls at its place
+in the guard. Keyed by the caller (see :mod:`~flask_server_actions.callers`),
+or by what ``rate_limit_by=`` names.
 
-When the store is down, ``SERVER_ACTIONS_RATELIMIT_FAIL`` decides: ``"open"``
-(the default) lets requests through and logs the error, ``"closed"`` refuses
-limited actions with a 503 in the form, input kept, until the store is back.
+The limiter the toolkit creates has its own headers off: a breach is answered by
+the toolkit, in the form, with ``Retry-After`` of the limit; no other answer
+carries the limiter's headers. When the store is down,
+``SERVER_ACTIONS_RATELIMIT_FAIL`` decides: ``"open"`` (the default) lets requests
+through and logs the error, ``"closed"`` refuses limited actions with a 503 in
+the form, input kept, until the store is back.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+import math
+import time
 import typing as t
 
 from flask import Flask
 from flask import Response
-from flask import current_app
-from flask import g
-from flask import request
-from flask_limiter import Limiter
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import TooManyRequests
 
+from .callers import caller
+from .callers import caller_address
 from .errors import ServiceUnavailable
-from .policies import current_user
+from .exchange import Exchange
+from .exchange import current_exchange
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    from flask.sansio.blueprints import BlueprintSetupState
+    from flask_limiter import Limiter
 
-    from .actions import Action
-
-
-def client_address() -> str:
-    """The client's address, believing only as many proxies as configured."""
-    trusted = int(current_app.config["SERVER_ACTIONS_TRUSTED_PROXIES"])
-    if trusted > 0:
-        forwarded = [
-            part.strip()
-            for part in request.headers.get("X-Forwarded-For", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= trusted:
-            return forwarded[-trusted]
-    return request.remote_addr or "unknown"
-
-
-def rate_limit_key() -> str:
-    """``user:<id>`` for a signed-in user, else ``addr:<client address>``."""
-    user = current_user()
-    if getattr(user, "is_authenticated", False):
-        return f"user:{user.get_id()}"
-    return f"addr:{client_address()}"
-
+    from .appstate import AppState
+    from .registry import ActionSpec
 
 logger = logging.getLogger("flask_server_actions")
 
-#: Where the app keeps the Limiter that actions use.
-LIMITER_KEY: t.Final = "server_actions_limiter"
+
+#: The Flask-Limiter key of a caller (kept under its earlier name).
+rate_limit_key = caller
 
 
-def create_limiter(app: Flask) -> Limiter:
-    """The app's Limiter: the one already set up, or one for actions only."""
-    # Flask-Limiter keeps a set of limiters in app.extensions["limiter"].
-    existing = next(iter(app.extensions.get("limiter") or ()), None)
-    if isinstance(existing, Limiter):
-        app.extensions[LIMITER_KEY] = existing
-        keep_own_retry_after(app)
-        return existing
-    storage = app.config["SERVER_ACTIONS_RATELIMIT_STORAGE_URI"] or app.config.get(
-        "RATELIMIT_STORAGE_URI"
-    )
-    if not storage:
-        redis_url = app.config.get("SERVER_ACTIONS_REDIS_URL")
-        storage = (
-            redis_url
-            if app.config["SERVER_ACTIONS_CACHE"] == "redis" and redis_url
-            else "memory://"
-        )
-    fail = app.config["SERVER_ACTIONS_RATELIMIT_FAIL"]
-    if fail not in ("open", "closed"):
-        raise ValueError(
-            f"SERVER_ACTIONS_RATELIMIT_FAIL must be 'open' or 'closed', not {fail!r}."
-        )
+def create_limiter(app: Flask, state: AppState) -> Limiter:
+    """A Limiter for ``app``'s actions, with its own headers off."""
+    # Imported with the first rate-limited action: Flask-Limiter and its store
+    # drivers weigh about 4 MB, which an app without rate limits does not carry.
+    from flask_limiter import Limiter
+
+    settings = state.settings
+    storage = settings.ratelimit_storage_uri
     options: dict[str, t.Any] = {}
     if storage.startswith(("redis://", "rediss://", "redis+unix://")):
         # A store that has gone away must fail fast, not hang the worker.
         options = {"socket_connect_timeout": 1, "socket_timeout": 1}
     # No default limits: only actions that declare rate_limit= are limited.
-    limiter = Limiter(
+    return Limiter(
         key_func=rate_limit_key,
         app=app,
         storage_uri=storage,
         storage_options=options,
-        headers_enabled=True,
+        headers_enabled=False,
         # Fail open: a broken store lets requests through (and is logged).
-        swallow_errors=fail == "open",
+        swallow_errors=settings.ratelimit_fail == "open",
     )
-    app.extensions[LIMITER_KEY] = limiter
-    keep_own_retry_after(app)
-    return limiter
 
 
-def keep_own_retry_after(app: Flask) -> None:
-    """Let ``Retry-After`` mean the answer's own wait, not the rate-limit window.
+def check_rate_limit_by(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Refuse a ``rate_limit_by=`` the limiter could not count by."""
+    for key in keys:
+        if key not in ("user", "address") and not (
+            key.startswith("field:") and len(key) > len("field:")
+        ):
+            raise ValueError(
+                f"rate_limit_by={key!r}: use 'user', 'address' or 'field:<name>'."
+            )
+    if not keys:
+        raise ValueError("rate_limit_by needs at least one key.")
+    return keys
 
-    With its headers on, Flask-Limiter sets ``Retry-After`` on every answer of
-    a limited view to when the window resets: a 200 would say "retry in 59 s",
-    and a 503 that says "try again in 5 seconds" would say 60 in its header.
-    Only a 429 is about the limit; any other answer keeps what the app set.
+
+def _key_function(by: str) -> t.Callable[[], str]:
+    if by == "user":
+        return caller
+    if by == "address":
+        return caller_address
+    name = by.removeprefix("field:")
+
+    def posted_value() -> str:
+        # Normalised as people type it (" Ann@Example.com " is ann@example.com);
+        # an empty value still counts, under a key of its own.
+        value = current_exchange().posted_field(name) or ""
+        return f"{by}:{value.strip().lower() or '-'}"
+
+    return posted_value
+
+
+def _applied(response: Response) -> bool:
+    """Flask-Limiter's ``deduct_when``: the answer is a submission the action applied."""
+    return (
+        response.status_code < 400 and "X-Submission-Replayed" not in response.headers
+    )
+
+
+def install_rate_check(
+    app: Flask, state: AppState, endpoint: str, act: ActionSpec
+) -> None:
+    """Give ``act``, registered as ``endpoint``, its rate-limit checks on ``app``.
+
+    Its validation checks get their own, under ``<endpoint>:validate``,
+    counted by what the action is counted by (per caller by default; also per
+    ``field:email`` when the action is), so that checks spread over many
+    addresses cannot ask about one account more often than that rate either.
     """
-    funcs = app.after_request_funcs.setdefault(None, [])
-
-    def remember(response: Response) -> Response:
-        g._server_actions_retry_after = response.headers.get("Retry-After")
-        return response
-
-    def restore(response: Response) -> Response:
-        if response.status_code == 429 or "_server_actions_retry_after" not in g:
-            return response
-        own = g._server_actions_retry_after
-        if own is None:
-            response.headers.pop("Retry-After", None)
-        else:
-            response.headers["Retry-After"] = own
-        return response
-
-    # Flask runs these in reverse: remember before the limiter's hook (added
-    # just before this), restore after every other hook.
-    funcs.append(remember)
-    funcs.insert(0, restore)
+    checks_rate = act.validate_rate_limit or (
+        state.settings.validate_rate_limit if act.rate_limit is not None else None
+    )
+    if checks_rate is not None:
+        # The action's own keys (``("user",)`` by default): "user" and
+        # "address" beside each other would count an anonymous caller twice.
+        checks_by = act.rate_limit_by if act.rate_limit is not None else ("user",)
+        _install(app, state, f"{endpoint}:validate", act, checks_rate, checks_by, None)
+    if act.rate_limit is not None:
+        applied = _applied if act.rate_limit_counts == "applied" else None
+        _install(app, state, endpoint, act, act.rate_limit, act.rate_limit_by, applied)
 
 
-def limit_action(state: BlueprintSetupState, act: Action) -> None:
-    """Wrap the action's view in its Flask-Limiter limit, once its app is known."""
-    if act.rate_limit is None:
-        return
-    app = state.app
-    limiter = app.extensions.get(LIMITER_KEY)
-    if not isinstance(limiter, Limiter):
-        raise RuntimeError(
-            f"Action {act.endpoint} has rate_limit={act.rate_limit!r}: set up"
-            " ServerActions(app) before registering its blueprint."
+def _install(
+    app: Flask,
+    state: AppState,
+    endpoint: str,
+    act: ActionSpec,
+    rate: str | t.Callable[[], str],
+    keys: tuple[str, ...],
+    deduct_when: t.Callable[[Response], bool] | None,
+) -> None:
+    if state.limiter is None:
+        state.limiter = create_limiter(app, state)
+    messages = state.messages
+    checks = []
+    limiter = state.limiter
+    for by in keys:
+
+        def check() -> None:
+            """Reaching the body means the limit was not breached."""
+
+        # Flask-Limiter files a decorated function's limits under its qualified name.
+        check.__module__ = act.func.__module__
+        check.__name__ = check.__qualname__ = f"{endpoint}:rate_limit:{by}"
+        checks.append(
+            limiter.limit(
+                rate,
+                key_func=_key_function(by),
+                # A bucket of its own: without it, Flask-Limiter files every
+                # check of one request under the request's endpoint, so
+                # "user" and "address" (the same key for a visitor), or checks
+                # and submits at the same rate, would share one count.
+                scope=check.__name__,
+                deduct_when=deduct_when,
+                error_message=lambda: messages(
+                    "too_many_limit", limit=rate() if callable(rate) else rate
+                ),
+            )(check)
         )
-    endpoint = f"{state.name_prefix}.{state.name}.{act.name}".lstrip(".")
-    view = app.view_functions[endpoint]
-    rate = act.rate_limit
-
-    @functools.wraps(view)
-    def counted(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        # Reaching the view means the limiter's store answered.
-        g._server_actions_limit_checked = True
-        return view(*args, **kwargs)
-
-    limited = limiter.limit(
-        rate,
-        key_func=rate_limit_key,
-        error_message=lambda: _message(rate() if callable(rate) else rate),
-    )(counted)
-    app.view_functions[endpoint] = _refuse_when_store_fails(limited, view)
+    state.rate_checks[endpoint] = checks
 
 
-def _refuse_when_store_fails(
-    limited: t.Callable[..., t.Any], view: t.Callable[..., t.Any]
-) -> t.Callable[..., t.Any]:
-    """Fail closed: a store error before the view runs becomes a 503 in the form.
+def check_rate_limit(exchange: Exchange, endpoint: str) -> None:
+    """Count this request against its action's limits.
 
-    (Failing open needs nothing here: Flask-Limiter swallows the error.)
+    Raises Flask-Limiter's ``RateLimitExceeded`` (a 429) on a breach, with
+    ``Retry-After`` set on the exchange, and :class:`ServiceUnavailable` when the
+    store is down and ``SERVER_ACTIONS_RATELIMIT_FAIL`` is ``"closed"``.
     """
-    from .outages import retry_after_seconds
-    from .responses import respond_to_http_error
-
-    @functools.wraps(view)
-    def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        g._server_actions_limit_checked = False
+    for check in exchange.app.rate_checks.get(endpoint, ()):
         try:
-            return limited(*args, **kwargs)
-        except HTTPException:
+            check()
+        except TooManyRequests:  # Flask-Limiter's RateLimitExceeded
+            exchange.headers["Retry-After"] = str(_seconds_to_reset(exchange))
             raise
         except Exception as exc:
-            if g.get("_server_actions_limit_checked", True):
-                raise
+            # Anything else the check raises is the store failing.
+            if exchange.settings.ratelimit_fail == "open":
+                logger.warning("Rate-limit store unavailable, letting through: %s", exc)
+                return
             logger.warning("Rate-limit store unavailable, refusing: %s", exc)
-            return respond_to_http_error(ServiceUnavailable(retry_after_seconds()))
-
-    return guarded
+            raise ServiceUnavailable(exchange.settings.retry_after) from exc
 
 
-def _message(rate: str) -> str:
-    return (
-        f"Too many requests (the limit is {rate}). Please wait a moment and try again."
-    )
+def _seconds_to_reset(exchange: Exchange) -> int:
+    limiter = exchange.app.limiter
+    current = limiter.current_limit if limiter is not None else None
+    if current is None:
+        return 1
+    return max(1, math.ceil(current.reset_at - time.time()))

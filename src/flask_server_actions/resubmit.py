@@ -1,4 +1,8 @@
-"""The page of last resort: the message and the user's input, ready to be sent again."""
+"""Pages of their own that offer a submission again: after an outage, and to confirm.
+
+Both show what the user sent in a form that posts it once more, and both work
+without JavaScript.
+"""
 
 from __future__ import annotations
 
@@ -6,63 +10,73 @@ import typing as t
 
 from flask import current_app
 from flask import render_template
-from flask import request
-from flask import url_for
-from markupsafe import escape
-from werkzeug.exceptions import HTTPException
 
-from .state import ActionState
+from .exchange import Exchange
+from .fields import CONFIRMED_FIELD
 
 if t.TYPE_CHECKING:  # pragma: no cover
-    pass
+    from .registry import ActionSpec
+    from .state import ActionState
+
+#: The toolkit's own resubmit page, used unless ``SERVER_ACTIONS_RESUBMIT_TEMPLATE`` names one.
+DEFAULT_TEMPLATE: t.Final = "server_actions/resubmit.html"
+#: The toolkit's own confirmation page, unless ``SERVER_ACTIONS_CONFIRM_TEMPLATE`` names one.
+CONFIRM_TEMPLATE: t.Final = "server_actions/confirm.html"
 
 
-def resubmit_page(state: ActionState) -> str:
+def resubmit_page(exchange: Exchange, state: ActionState) -> str:
     """A page with the message and the user's input, ready to be sent again.
 
     ``SERVER_ACTIONS_RESUBMIT_TEMPLATE`` names the app's own template for it; it
-    gets ``title``, ``message``, ``action`` (the URL to post to) and ``fields``
-    (``name``, ``value``, ``hidden``) and must not need the database.
+    gets ``title``, ``message``, ``action`` (the URL to post to), ``fields``
+    (``name``, ``value``, ``hidden``) and ``try_again`` (the button's label), and
+    must not need the database.
     """
     fields: list[dict[str, t.Any]] = []
-    try:
-        posted = list(request.form.items(multi=True))
-    except HTTPException:  # the body could not be read (too large, malformed)
-        posted = []
+    posted = exchange.posted.items(multi=True) if exchange.posted is not None else ()
     for name, value in posted:
         # The toolkit's fields and the token go back as they came; the user's
         # own fields only if the state kept them (never passwords or files).
-        hidden = name.startswith("_") or name == "csrf_token"
+        hidden = name.startswith("_") or name == exchange.settings.csrf_field
         if hidden or name in state.values:
             fields.append({"name": name, "value": value, "hidden": hidden})
+    messages = exchange.app.messages
     context = {
-        "title": "Not saved yet",
+        "title": messages("not_saved_yet"),
         "message": state.message or "",
-        "action": request.path,
+        "action": exchange.request.path,
         "fields": fields,
+        "try_again": messages("try_again"),
     }
-    template = current_app.config.get("SERVER_ACTIONS_RESUBMIT_TEMPLATE")
-    if template:
-        return render_template(template, **context)
-    css = url_for("server_actions.static", filename="server-actions.css")
-    controls = []
-    for n, f in enumerate(fields):
-        name, value = escape(f["name"]), escape(f["value"])
-        if f["hidden"]:
-            controls.append(f'<input type="hidden" name="{name}" value="{value}">')
-            continue
-        control = (
-            f'<textarea id="sa-resubmit-{n}" name="{name}" rows="5">{value}</textarea>'
-            if "\n" in f["value"] or len(f["value"]) > 80
-            else f'<input id="sa-resubmit-{n}" name="{name}" value="{value}">'
-        )
-        controls.append(f'<p><label for="sa-resubmit-{n}">{name}</label> {control}</p>')
-    return (
-        '<!doctype html><html lang="en"><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<link rel="stylesheet" href="{css}"><title>Not saved yet</title>'
-        "<main><h1>Not saved yet</h1>"
-        f'<p role="alert">{escape(state.message or "")}</p>'
-        f'<form method="post" action="{escape(request.path)}">{"".join(controls)}'
-        '<button type="submit">Try again</button></form></main></html>'
+    own = exchange.settings.resubmit_template
+    if own:
+        return render_template(own, **context)
+    # Without the app's context processors: they may need the very backend
+    # that is down (Flask-Login loading the user, say).
+    return current_app.jinja_env.get_template(DEFAULT_TEMPLATE).render(context)
+
+
+def confirmation_page(exchange: Exchange, act: ActionSpec, question: str) -> str:
+    """The question of ``confirm=``, with Confirm (the same form again) and Cancel.
+
+    The template (``SERVER_ACTIONS_CONFIRM_TEMPLATE``, else the toolkit's) gets
+    ``question``, ``summary`` (the first line of the action's docstring),
+    ``action`` (the URL to post to), ``fields`` (``(name, value)`` pairs to post,
+    the answer included), ``confirm``, ``cancel`` (the labels) and
+    ``cancel_url`` (the page the form was on).
+    """
+    posted = exchange.posted.items(multi=True) if exchange.posted is not None else ()
+    fields = [(name, value) for name, value in posted if name != CONFIRMED_FIELD]
+    fields.append((CONFIRMED_FIELD, "1"))
+    doc = (act.func.__doc__ or "").strip()
+    messages = exchange.app.messages
+    return render_template(
+        exchange.settings.confirm_template or CONFIRM_TEMPLATE,
+        question=question,
+        summary=doc.splitlines()[0] if doc else "",
+        action=exchange.request.path,
+        fields=fields,
+        confirm=messages("confirm"),
+        cancel=messages("cancel"),
+        cancel_url=exchange.posted_page or "/",
     )

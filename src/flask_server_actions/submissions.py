@@ -3,9 +3,12 @@
 A double click, a resubmission after the back button, or two concurrent requests
 with the same key run the action once; the repeats get the first result back.
 
-The key is claimed with the cache's atomic ``add`` (memory, filesystem and Redis
-alike), scoped by the action and by who submits (the signed-in user, else the
-browser session), so one user's key can never replay another user's result.
+The key is claimed with the ledger's atomic ``add`` (an SQLite file every worker
+of the machine shares by default, Redis at scale, memory for one process), scoped
+by the action and by who submits (the signed-in user, else the
+browser session), so one user's key can never replay another user's result. A
+request that has neither (no session: a token-authenticated API client) has no
+scope of its own to keep a key in, so it runs as a new submission every time.
 
 Only an *applied* result is kept under the key: a successful one, whose
 transaction committed. Every failure (invalid input, a refusal, an error) wrote
@@ -15,41 +18,22 @@ corrected form can be sent again with the same key.
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import hashlib
+import hmac
 import secrets
-import time
-import typing as t
+import sqlite3
 
 from flask import current_app
-from flask import request
 from flask import session
-from werkzeug.exceptions import HTTPException
+from flask_wtf.csrf import generate_csrf
 
-from .cache import current_cache
+from .cache import ActionCache
+from .ledger import Ledger
+from .ledger import LedgerStore
 from .policies import current_user
-from .state import ActionState
-
-if t.TYPE_CHECKING:  # pragma: no cover
-    from flask_wtf import FlaskForm
-
-#: Hidden field: the form's one-time submission key.
-KEY_FIELD: t.Final = "_sa_key"
-#: What a claimed key holds while its first request is still running.
-_PENDING: t.Final = "pending"
-#: How long a claim may stay pending (seconds): longer than any request should
-#: run, short enough that a worker killed mid-request does not block the key long.
-PENDING_TIMEOUT: t.Final = 60
-#: How often a repeat looks for the first request's result (seconds).
-_POLL_INTERVAL: t.Final = 0.05
-#: Longest a posted key may be; longer ones are not keys this toolkit wrote.
-_MAX_KEY = 200
-
-IN_PROGRESS_MESSAGE: t.Final = (
-    "This form is already being submitted. Please wait a moment, then reload the page."
-)
-
-Outcome = tuple[ActionState, "FlaskForm | None"]
+from .settings import Settings
+from .stores import MemoryStore
+from .stores import SqliteStore
 
 
 def new_key() -> str:
@@ -57,102 +41,58 @@ def new_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-def posted_key() -> str | None:
-    """The submission key the current request posted, if it looks like one."""
-    from .bodycheck import body_refused  # bodycheck needs forms, which needs this
-
-    if body_refused():
-        return None
-    try:
-        value = request.form.get(KEY_FIELD)
-    except HTTPException:  # an unreadable body: the action answers that itself
-        return None
-    if not value or len(value) > _MAX_KEY:
-        return None
-    return value
-
-
-def _submitter() -> str:
-    """Who submits: the signed-in user, else the browser session (its CSRF secret)."""
+def submitter(csrf_field: str) -> str | None:
+    """Who submits: the signed-in user, else the browser session, else nobody known."""
     user = current_user()
     if getattr(user, "is_authenticated", False):
         return f"user:{user.get_id()}"
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    secret = session.get(field)
-    return f"session:{secret}" if secret else "anonymous"
+    # Flask-WTF keeps the session's CSRF secret under the field's name.
+    secret = session.get(csrf_field)
+    return f"session:{secret}" if secret else None
 
 
-def _stored(state: ActionState) -> dict[str, t.Any]:
-    """The state as plain data every cache backend can keep."""
-    kept = dataclasses.asdict(state)
-    kept["errors"] = {k: list(v) for k, v in state.errors.items()}
-    for name in ("values", "data"):
+def outbox_owner(csrf_field: str) -> str:
+    """An opaque mark of who submits (the signed-in user, else the browser
+    session), for the offline outbox.
+
+    A kept submission is sent again only from a page rendered for the same
+    owner: on a shared computer, what one person kept is never sent into the
+    account of whoever signs in next. A keyed hash, so the page does not show
+    the user's id or the session's secret.
+    """
+    # The session's secret exists from this page on (as the form's token needs).
+    generate_csrf()
+    scope = submitter(csrf_field) or ""
+    key = str(current_app.secret_key or "").encode()
+    digest = hmac.new(key, b"outbox-owner:" + scope.encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]
+
+
+def create_ledger(settings: Settings, cache: ActionCache) -> Ledger:
+    """The ledger ``SERVER_ACTIONS_LEDGER`` names; ``auto`` is Redis with a Redis
+    cache, else an SQLite file that every worker of the machine shares."""
+    kind = settings.ledger
+    store: LedgerStore
+    errors: tuple[type[Exception], ...] = ()
+    if kind == "redis":
+        if settings.cache != "redis":
+            raise RuntimeError(
+                "SERVER_ACTIONS_LEDGER is 'redis' but the cache is not:"
+                " set SERVER_ACTIONS_CACHE = 'redis' and SERVER_ACTIONS_REDIS_URL."
+            )
+        store, errors = cache.backend, cache.outage_errors
+    elif kind == "memory":
+        store = MemoryStore(0, max_entries=settings.ledger_max_entries, evict=False)
+    else:
         try:
-            json.dumps(kept[name])
-        except (TypeError, ValueError):
-            kept[name] = {}
-    return kept
-
-
-def _restored(kept: t.Mapping[str, t.Any]) -> ActionState:
-    return ActionState(**kept)
-
-
-class SubmissionKey:
-    """A posted submission key, scoped to its action and its submitter."""
-
-    def __init__(self, endpoint: str, key: str) -> None:
-        self.cache_key = current_cache().key_for(
-            "submission", endpoint, _submitter(), key
-        )
-
-    @classmethod
-    def from_request(cls, endpoint: str) -> SubmissionKey | None:
-        """The current request's key, or ``None`` if it posted none (it runs as usual)."""
-        key = posted_key()
-        return cls(endpoint, key) if key is not None else None
-
-    def run_once(
-        self,
-        run: t.Callable[[], Outcome],
-        replay: t.Callable[[ActionState], Outcome],
-    ) -> tuple[Outcome, bool]:
-        """``run()`` if this key was never applied, else ``replay`` its first result.
-
-        ``replay(state)`` answers a state without running the action (it binds
-        the posted form, so the form shows what was typed).
-
-        Returns the outcome and whether it was replayed. A repeat that arrives
-        while the first request runs waits for its result, at most
-        ``SERVER_ACTIONS_SUBMISSION_WAIT`` seconds, then answers 409.
-        """
-        cache = current_cache()
-        config = current_app.config
-        ttl = int(config["SERVER_ACTIONS_SUBMISSION_TTL"])
-        deadline = time.monotonic() + float(config["SERVER_ACTIONS_SUBMISSION_WAIT"])
-        while True:
-            if cache.add(self.cache_key, _PENDING, timeout=PENDING_TIMEOUT):
-                return self._run_claimed(run, ttl), False
-            found = cache.get(self.cache_key)
-            if isinstance(found, dict):
-                return replay(_restored(found)), True
-            # Pending (another request runs it), or released just now: try again.
-            if time.monotonic() >= deadline:
-                # Shown in the form, which keeps what was typed (``replay`` binds it).
-                busy = ActionState.failure(IN_PROGRESS_MESSAGE, status=409)
-                return replay(busy), False
-            time.sleep(_POLL_INTERVAL)
-
-    def _run_claimed(self, run: t.Callable[[], Outcome], ttl: int) -> Outcome:
-        cache = current_cache()
-        try:
-            state, form = run()
-        except BaseException:
-            cache.delete(self.cache_key)
-            raise
-        if state.ok:
-            cache.set(self.cache_key, _stored(state), timeout=ttl)
-        else:
-            # Nothing was written, so the key stays usable for the corrected form.
-            cache.delete(self.cache_key)
-        return state, form
+            store = SqliteStore(settings.ledger_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise RuntimeError(
+                f"The submission ledger cannot be kept in {settings.ledger_path!r}"
+                f" ({exc}): set SERVER_ACTIONS_LEDGER_PATH to a writable file, or"
+                " use Redis (SERVER_ACTIONS_CACHE = 'redis')."
+            ) from exc
+        errors = (sqlite3.Error,)
+    return Ledger(
+        store, ttl=settings.submission_ttl, wait=settings.submission_wait, errors=errors
+    )

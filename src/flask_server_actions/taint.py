@@ -7,12 +7,17 @@ The seeds' ``experimental_taintObjectReference`` and
   into a template, formatting it into a string or serialising it to JSON
   raises :exc:`TaintedValueError` in debug mode and tests. Code that needs the
   value asks for it with :meth:`Secret.reveal`.
-- :func:`taint` marks a unique value (an API key, a token) of the app: a
-  template expression that renders it raises, and in debug mode and tests
-  every outgoing text response is scanned for it.
+- :func:`taint` marks a unique value (an API key, a token) of the app: in debug
+  mode and tests a template expression that renders it raises, and every
+  outgoing text response is scanned for it.
 
-In production nothing raises (a page must not break for it) and nothing leaks
-either: the value is replaced by :data:`REDACTED` and the attempt is logged.
+In production nothing raises (a page must not break for it). A :class:`Secret`
+renders as :data:`REDACTED` and the attempt is logged: it is an object the app
+wrapped, never something a user typed. A tainted *value* is only a string, and
+a user can type the same string (store a guessed ``SECRET_KEY`` as a to-do): if
+that came back as ``[redacted]``, the page would confirm the guess. So value
+taints guard development and tests only, where a leak in the app's own code
+shows up first; in production they are rendered as they are.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from flask import current_app
 from flask import has_app_context
 from werkzeug.wrappers import Response
 
+from .appstate import app_state
 from .errors import TaintedValueError
 
 logger = logging.getLogger("flask_server_actions")
@@ -33,8 +39,6 @@ _T = t.TypeVar("_T")
 
 #: What a secret renders as in production.
 REDACTED: t.Final = "[redacted]"
-#: Where the app keeps ``{tainted value: message}``.
-TAINTS_KEY: t.Final = "server_actions_taints"
 #: Shorter values would match ordinary text; taint only unique ones.
 MIN_UNIQUE_LENGTH: t.Final = 8
 
@@ -51,6 +55,17 @@ def _refuse(message: str) -> str:
         raise TaintedValueError(message)
     logger.error("Refused to send a secret value: %s", message)
     return REDACTED
+
+
+def _refuse_value(value: str, message: str) -> str:
+    """A tainted string: refused in debug and tests, as it is in production.
+
+    Redacting it in production would tell a user who typed it that they guessed
+    a secret (see the module's docstring).
+    """
+    if _strict():
+        raise TaintedValueError(message)
+    return value
 
 
 class Secret(t.Generic[_T]):
@@ -117,7 +132,8 @@ def taint(value: str | bytes, message: str, *, app: Flask | None = None) -> None
     response is also scanned for it.
 
     :param message: says what the value is, for the error.
-    :param app: the app (default: the current one).
+    :param app: the app (default: the current one); ``ServerActions`` must be
+        set up on it first.
 
     .. versionadded:: 0.1
     """
@@ -127,50 +143,67 @@ def taint(value: str | bytes, message: str, *, app: Flask | None = None) -> None
             f"Only unique values of {MIN_UNIQUE_LENGTH} characters or more can be"
             " tainted: a shorter one would match ordinary text."
         )
-    target = app if app is not None else current_app
-    target.extensions.setdefault(TAINTS_KEY, {})[text] = message
-
-
-def _taints(app: Flask) -> dict[str, str]:
-    taints: dict[str, str] = app.extensions.get(TAINTS_KEY, {})
-    return taints
+    app_state(app).taints[text] = message
 
 
 def finalize(value: t.Any) -> t.Any:
-    """Jinja's ``finalize``: refuse a tainted value before it is written out."""
+    """Refuse a tainted value before Jinja writes it out.
+
+    The toolkit installs a faster equivalent as the app's Jinja ``finalize``; an
+    app that has its own ``finalize`` calls this one from it.
+    """
     if type(value) is str and has_app_context():
-        message = _taints(current_app).get(value)
+        message = app_state().taints.get(value)
         if message is not None:
-            return _refuse(message)
+            return _refuse_value(value, message)
     return value
 
 
-def scan_response(response: Response) -> Response:
-    """In debug mode and tests, refuse a text response that contains a taint."""
-    app = current_app
-    taints = _taints(app)
-    if not taints or not (app.debug or app.testing):
-        return response
-    if response.direct_passthrough or response.is_streamed:
-        return response
-    if response.mimetype not in ("application/json", "text/html", "text/plain"):
-        return response
-    body = response.get_data(as_text=True)
-    for value, message in taints.items():
-        if value in body:
-            raise TaintedValueError(message)
-    return response
+def _finalize_for(taints: t.Mapping[str, str]) -> t.Callable[[t.Any], t.Any]:
+    """Jinja's ``finalize`` for one app: refuse a tainted value before it is written out.
+
+    It runs for every expression of every template, so it holds the app's
+    taints itself rather than looking the app up each time.
+    """
+
+    def finalize(value: t.Any) -> t.Any:
+        if type(value) is str and value in taints:
+            return _refuse_value(value, taints[value])
+        return value
+
+    return finalize
 
 
-def install(app: Flask) -> None:
-    """Hook taint checks into ``app``'s templates and responses."""
+def _scanner_for(
+    app: Flask, taints: t.Mapping[str, str]
+) -> t.Callable[[Response], Response]:
+    def scan_response(response: Response) -> Response:
+        """In debug mode and tests, refuse a text response that contains a taint."""
+        if not taints or not (app.debug or app.testing):
+            return response
+        if response.direct_passthrough or response.is_streamed:
+            return response
+        if response.mimetype not in ("application/json", "text/html", "text/plain"):
+            return response
+        body = response.get_data(as_text=True)
+        for value, message in taints.items():
+            if value in body:
+                raise TaintedValueError(message)
+        return response
+
+    return scan_response
+
+
+def install(app: Flask, taints: t.Mapping[str, str]) -> None:
+    """Hook taint checks of ``taints`` into ``app``'s templates and responses."""
     if app.jinja_env.finalize is not None:
         raise RuntimeError(
             "The app's Jinja environment already has a finalize function; taint"
-            " checks need their own. Call it from flask_server_actions.taint.finalize."
+            " checks need their own. Call flask_server_actions.taint.finalize from"
+            " yours, set up after ServerActions(app)."
         )
-    app.jinja_env.finalize = finalize
-    app.after_request(scan_response)
+    app.jinja_env.finalize = _finalize_for(taints)
+    app.after_request(_scanner_for(app, taints))
 
 
 __all__: t.Final = [
@@ -178,7 +211,6 @@ __all__: t.Final = [
     "Secret",
     "finalize",
     "install",
-    "scan_response",
     "secret",
     "taint",
 ]

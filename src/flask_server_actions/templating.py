@@ -7,20 +7,35 @@ htmx swap) from the same page template that renders it whole without JavaScript.
 from __future__ import annotations
 
 import typing as t
+import weakref
 
 from jinja2 import nodes
 from jinja2.ext import Extension
+from jinja2.parser import Parser
 from markupsafe import Markup
 
-from .forms import default_form_id
-from .forms import form_block_name
+from .fields import check_region_name
+from .fields import default_form_id
+from .fields import form_block_name
+from .fields import region_block_name
+from .forms import FORM_OPTIONS
 from .forms import render_action_form
-from .regions import check_region_name
-from .regions import region_block_name
 from .regions import render_region
 
-if t.TYPE_CHECKING:  # pragma: no cover
-    from jinja2.parser import Parser
+#: The regions and forms each template being parsed has so far.
+_seen: weakref.WeakKeyDictionary[Parser, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _once_per_template(parser: Parser, block: str, message: str, lineno: int) -> None:
+    """Fail with ``message`` when the template has ``block`` already.
+
+    Jinja would say "block 'sa_region__x' defined twice", a name the developer
+    never wrote.
+    """
+    seen = _seen.setdefault(parser, set())
+    if block in seen:
+        parser.fail(message, lineno)
+    seen.add(block)
 
 
 class ServerActionsExtension(Extension):
@@ -29,14 +44,16 @@ class ServerActionsExtension(Extension):
     ``{% action_form "endpoint" [id="…"] %}…{% endaction_form %}`` renders the
     action's form. ``{% region "name", tags=[…] %}…{% endregion %}`` marks a part
     of the page that actions can refresh by tag or path; ``cache=seconds`` keeps
-    its content in the server-side cache and ``vary=[…]`` says what it differs by.
+    its content in the server-side cache and ``vary=[…]`` says what it differs by;
+    ``live=True`` refreshes it in every open browser when it is revalidated, and
+    ``swap="morph"`` morphs it into the page after an action.
 
     Inside the tag, ``form`` is the action's form (empty, or bound with the
     user's input and errors) and ``state`` is the action's last
     :class:`~flask_server_actions.ActionState` (or ``None``).
     """
 
-    tags = {"action_form", "region"}
+    tags = {"action_form", "region"}  # noqa: RUF012 - Jinja's Extension declares it so
 
     def parse(self, parser: Parser) -> nodes.Node:
         token = next(parser.stream)
@@ -66,6 +83,14 @@ class ServerActionsExtension(Extension):
             check_region_name(name.value)
         except ValueError as exc:
             parser.fail(str(exc), lineno)
+        _once_per_template(
+            parser,
+            region_block_name(name.value),
+            f"Region {name.value!r} appears twice in this template: its name is the"
+            " element's id, so it may appear once per page. Give the second another"
+            " name.",
+            lineno,
+        )
         options = self._parse_options(parser)
         body = parser.parse_statements(("name:endregion",), drop_needle=True)
         # The template's name goes into the fragment-cache key of the region.
@@ -93,6 +118,12 @@ class ServerActionsExtension(Extension):
             key = parser.stream.expect("name").value
             parser.stream.expect("assign")
             value = parser.parse_expression()
+            if key != "id" and key not in FORM_OPTIONS:
+                parser.fail(
+                    f"action_form has no option {key!r}; it takes id and"
+                    f" {', '.join(sorted(FORM_OPTIONS))}.",
+                    lineno,
+                )
             if key == "id":
                 if not isinstance(value, nodes.Const) or not isinstance(
                     value.value, str
@@ -101,6 +132,13 @@ class ServerActionsExtension(Extension):
                 form_id = value.value
             else:
                 options.append(nodes.Keyword(key, value, lineno=lineno))
+        _once_per_template(
+            parser,
+            form_block_name(form_id),
+            f"Two forms with the id {form_id!r} in this template: give the second"
+            ' its own, e.g. {% action_form "' + endpoint.value + '", id="..." %}.',
+            lineno,
+        )
         body = parser.parse_statements(("name:endaction_form",), drop_needle=True)
         call = self.call_method(
             "_render",
@@ -121,9 +159,7 @@ class ServerActionsExtension(Extension):
         caller: t.Callable[..., str],
         **options: t.Any,
     ) -> Markup:
-        from .actions import get_action
-
-        return render_action_form(get_action(endpoint), form_id, caller, options)
+        return render_action_form(endpoint, form_id, caller, options)
 
     def _region(
         self,
@@ -134,6 +170,8 @@ class ServerActionsExtension(Extension):
         cache: int | bool | None = None,
         vary: t.Iterable[str] | str | None = None,
         template_name: str | None = None,
+        live: t.Any = None,
+        swap: t.Any = "replace",
         **attrs: t.Any,
     ) -> Markup:
         if isinstance(tags, str):
@@ -147,4 +185,6 @@ class ServerActionsExtension(Extension):
             cache=cache,
             vary=vary,
             template_name=template_name,
+            live=live,
+            swap=swap,
         )

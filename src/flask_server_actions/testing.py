@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import html
+import json
+import re
 import typing as t
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -37,20 +40,27 @@ from werkzeug.test import TestResponse
 from werkzeug.test import encode_multipart
 
 from .actions import Action
-from .binding import BOUND_FIELD
+from .answer import page_url
 from .binding import sign_arguments
-from .buttons import button_id
-from .forms import FORM_FIELD
-from .forms import KIND_FIELD
-from .forms import PAGE_FIELD
-from .forms import default_form_id
-from .responses import page_url
+from .fields import BOUND_FIELD
+from .fields import CONFIRMED_FIELD
+from .fields import FORM_FIELD
+from .fields import KIND_FIELD
+from .fields import PAGE_FIELD
+from .fields import VALIDATE_HEADER
+from .fields import button_id
+from .fields import default_form_id
 from .signals import action_answered
 from .state import ActionState
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ._typing import ResponseMode
 
+#: The answer to a validation check: one error list per checked field.
+_CHECKED_LIST = re.compile(
+    r'<ul class="sa-errors" id="[^"]*" data-sa-field="([^"]*)">(.*?)</ul>'
+)
+_CHECKED_ERROR = re.compile(r"<li>(.*?)</li>")
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input"}
     | {"link", "meta", "param", "source", "track", "wbr"}
@@ -159,15 +169,18 @@ class _Forms(HTMLParser):
             self._current = None
 
 
-def _hidden_fields(page: str, form_id: str, url: str) -> MultiDict[str, str] | None:
+def _hidden_fields(
+    page: str, form_id: str, url: str
+) -> tuple[str, MultiDict[str, str]] | None:
+    """The id and hidden inputs of the form ``form_id``, else of the first posting to ``url``."""
     parser = _Forms()
     parser.feed(page)
     by_action = None
     for attrs, hidden in parser.forms:
         if attrs.get("id") == form_id:
-            return hidden
+            return form_id, hidden
         if by_action is None and attrs.get("action") == url:
-            by_action = hidden
+            by_action = (attrs.get("id") or form_id, hidden)
     return by_action
 
 
@@ -185,12 +198,45 @@ class ActionResult:
     _again: t.Callable[[], ActionResult] | None = dataclasses.field(
         default=None, repr=False, compare=False
     )
+    #: Posts a form found in this answer, for :meth:`confirm`.
+    _post_form: t.Callable[[str, MultiDict[str, str]], ActionResult] | None = (
+        dataclasses.field(default=None, repr=False, compare=False)
+    )
 
     def repeat(self) -> ActionResult:
         """Send the very same submission again: a double click or a re-post."""
         if self._again is None:
             raise RuntimeError("This result cannot be repeated.")
         return self._again()
+
+    @cached_property
+    def _confirmation(self) -> tuple[str, MultiDict[str, str]] | None:
+        parser = _Forms()
+        parser.feed(self.text)
+        for attrs, hidden in parser.forms:
+            if CONFIRMED_FIELD in hidden:
+                return attrs.get("action") or "", hidden
+        return None
+
+    @property
+    def asks_to_confirm(self) -> bool:
+        """The answer is the page that asks first (``confirm=``, no JavaScript)."""
+        return self._confirmation is not None
+
+    def confirm(self) -> ActionResult:
+        """Press the confirmation page's "Yes" button, as a browser without JavaScript.
+
+        An action button with ``confirm=`` answers a plain POST with a page that asks
+        first; only its form runs the action. That form is posted as the page has it.
+        """
+        if self._post_form is None:
+            raise RuntimeError("This result cannot be confirmed.")
+        if self._confirmation is None:
+            raise RuntimeError(
+                f"This answer ({self.status}) is not a confirmation page (the action"
+                f" ran, or was not posted without JavaScript): {self.text[:300]!r}"
+            )
+        return self._post_form(*self._confirmation)
 
     @property
     def status(self) -> int:
@@ -262,8 +308,6 @@ class ActionResult:
             return self.response.headers["HX-Redirect"]
         location = self.response.headers.get("HX-Location")
         if location and location.startswith("{"):
-            import json
-
             return str(json.loads(location).get("path"))
         return location
 
@@ -277,7 +321,7 @@ def record_states(app: Flask) -> Iterator[list[ActionState]]:
     """Collect the states ``app``'s actions answer with inside the block."""
     states: list[ActionState] = []
 
-    def record(sender: Flask, *, action: Action, state: ActionState) -> None:
+    def record(_sender: Flask, *, state: ActionState, **_: t.Any) -> None:
         states.append(state)
 
     with action_answered.connected_to(record, app):
@@ -290,6 +334,23 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
     Set ``app.test_client_class = ActionClient``. As Flask-Login's test client it
     also accepts ``app.test_client(user=some_user)``; :meth:`act_as` switches user.
     """
+
+    #: The path (and query) of the last HTML page this client fetched with a GET:
+    #: where a browser would be now. :meth:`submit` looks for the form there
+    #: first, such as a sign-out button in the layout.
+    current_page: str | None = None
+
+    def open(self, *args: t.Any, **kwargs: t.Any) -> TestResponse:
+        response = t.cast(TestResponse, super().open(*args, **kwargs))
+        request = response.request
+        if (
+            request.method == "GET"
+            and response.status_code == 200
+            and response.mimetype == "text/html"
+        ):
+            query = request.query_string.decode()
+            self.current_page = request.path + (f"?{query}" if query else "")
+        return response
 
     def act_as(self, user: t.Any | None, *, fresh: bool = True) -> None:
         """Be signed in as ``user`` (Flask-Login) from now on; ``None`` signs out."""
@@ -320,9 +381,14 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
             ``None`` leaves that field out, even a hidden one such as ``csrf_token``.
         :param mode: ``"htmx"`` (the default), ``"plain"`` (a browser without
             JavaScript) or ``"json"`` (an API client).
-        :param page: the page to take the form from (default: the action's
-            ``page=``). Without one, a CSRF token is minted for the session.
-        :param form_id: which form on the page, when it holds several.
+        :param page: the page to take the form from. By default, as a browser
+            would, the page this client fetched last (:attr:`current_page`) if the
+            form is on it (a sign-out button in the layout, an edit page with URL
+            arguments, the list after a search), else the action's ``page=``.
+            Without any, a CSRF token is minted for the session.
+        :param form_id: which form on the page, when it holds several (by default
+            the form or button with the action's default id, else the first one
+            that posts to the action).
         :param bind: values to sign as the action's bound arguments, as
             ``action_button(..., bind=...)`` would.
         """
@@ -330,12 +396,14 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
         action = _action(app, endpoint)
         with app.test_request_context():
             url = action.url()
-            page = page or page_url(action)
+            pages = [page] if page else [self.current_page, page_url(action)]
             signed = sign_arguments(endpoint, bind) if bind is not None else None
         wanted_id = form_id or (
             button_id(endpoint, bind) if bind else default_form_id(endpoint)
         )
-        body = self._form_fields(page, wanted_id, url)
+        page, wanted_id, body = self._form_fields(
+            [p for p in dict.fromkeys(pages) if p], wanted_id, url
+        )
         if signed is not None:
             body.setlist(BOUND_FIELD, [signed])
             # Bound arguments come from action_button: post as that button would.
@@ -359,6 +427,34 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
             sent.setdefault("Accept", "application/json")
         return self._post(app, url, _encoded(body), sent, wanted_id)
 
+    def check(
+        self,
+        endpoint: str,
+        *touched: str,
+        page: str | None = None,
+        form_id: str | None = None,
+        **fields: t.Any,
+    ) -> dict[str, list[str]]:
+        """Ask for a validation check, as a field with ``validate="change"`` does.
+
+        Fills in the form as :meth:`submit` does and names the ``touched``
+        fields; returns the errors the answer shows, ``{name: [messages]}``, an
+        empty list for a touched field without errors. Raises ``AssertionError``
+        when the check is refused (its status alone comes back).
+        """
+        result = self.submit(
+            endpoint,
+            page=page,
+            form_id=form_id,
+            headers={VALIDATE_HEADER: ",".join(touched)},
+            **fields,
+        )
+        assert result.status == 200, f"the check was refused: {result.status}"
+        return {
+            name: [html.unescape(m) for m in _CHECKED_ERROR.findall(items)]
+            for name, items in _CHECKED_LIST.findall(result.text)
+        }
+
     def _post(
         self,
         app: Flask,
@@ -379,25 +475,32 @@ class ActionClient(FlaskLoginClient):  # type: ignore[misc]  # flask-login is un
             state=states[-1] if states else None,
             form_id=form_id,
             _again=lambda: self._post(app, url, body, headers, form_id),
+            _post_form=lambda action, fields: self._post(
+                app, action, (fields, None), headers, form_id
+            ),
         )
 
     def _form_fields(
-        self, page: str | None, form_id: str, url: str
-    ) -> MultiDict[str, t.Any]:
-        if page is not None:
+        self, pages: list[str], form_id: str, url: str
+    ) -> tuple[str | None, str, MultiDict[str, t.Any]]:
+        """The page the form was found on, its id and what it carries."""
+        for page in pages:
             shown = self.get(page)
             if shown.status_code == 200:
-                hidden = _hidden_fields(shown.get_data(as_text=True), form_id, url)
-                if hidden is not None:
-                    return MultiDict(hidden)
+                found = _hidden_fields(shown.get_data(as_text=True), form_id, url)
+                if found is not None:
+                    return page, found[0], MultiDict(found[1])
         # No page, or the form is not on it (e.g. the page needs a sign-in first):
         # post what the form would have carried.
-        found: MultiDict[str, t.Any] = MultiDict(
-            {"csrf_token": self.csrf_token(), FORM_FIELD: form_id}
+        first = pages[0] if pages else None
+        app = t.cast(Flask, self.application)
+        csrf_field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        fields: MultiDict[str, t.Any] = MultiDict(
+            {csrf_field: self.csrf_token(), FORM_FIELD: form_id}
         )
-        if page is not None:
-            found[PAGE_FIELD] = page
-        return found
+        if first is not None:
+            fields[PAGE_FIELD] = first
+        return first, form_id, fields
 
     def csrf_token(self) -> str:
         """A valid CSRF token for this client's session (what a form would carry)."""

@@ -27,6 +27,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
 from wtforms.validators import StopValidation
 
+from .appstate import say
 from .limits import format_size
 from .limits import parse_size
 
@@ -53,7 +54,7 @@ def sniff_image_type(head: bytes) -> str | None:
 
     ``None`` when it is none of :data:`IMAGE_TYPES`.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
@@ -96,7 +97,7 @@ class ImageUpload:
     :param types: the content types to accept (keys of :data:`IMAGE_TYPES`).
     :param max_size: the largest file, in bytes or as ``"2 MB"``.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
 
     field_flags: t.ClassVar[dict[str, bool]] = {"required": True}
@@ -113,33 +114,37 @@ class ImageUpload:
             raise ValueError(f"Unknown image types: {', '.join(sorted(unknown))}.")
         self.max_size = parse_size(max_size)
 
-    def __call__(self, form: Form, field: Field) -> None:
+    def __call__(self, _form: Form, field: Field) -> None:
         upload = field.data
         if not isinstance(upload, FileStorage) or not upload.filename:
-            raise StopValidation("Choose an image file to upload.")
+            raise StopValidation(say("upload_missing"))
         stream = upload.stream
         stream.seek(0, os.SEEK_END)
         size = stream.tell()
         stream.seek(0)
         if size == 0:
-            raise StopValidation("That file is empty. Choose an image file.")
+            raise StopValidation(say("upload_empty"))
         if size > self.max_size:
             raise StopValidation(
-                f"That file is {format_size(size)}; the limit is"
-                f" {format_size(self.max_size)}. Choose a smaller image."
+                say(
+                    "upload_too_large",
+                    size=format_size(size),
+                    limit=format_size(self.max_size),
+                )
             )
         head = stream.read(_HEAD_BYTES)
         stream.seek(0)
         real = sniff_image_type(head)
         if real is None or real not in self.types:
-            raise StopValidation(
-                f"That file is not a {_names(self.types)} image. Choose an image file."
-            )
+            raise StopValidation(say("upload_not_image", types=_names(self.types)))
         claimed = _KNOWN_EXTENSIONS.get(_extension(upload.filename) or "")
         if claimed is not None and claimed != real:
             raise StopValidation(
-                f"That file is named .{_extension(upload.filename)} but is really a"
-                f" {_names([real])} image. Rename it or choose another file."
+                say(
+                    "upload_misnamed",
+                    extension=_extension(upload.filename),
+                    real=_names([real]),
+                )
             )
         field.image_type = real
 
@@ -151,7 +156,7 @@ def store_upload(data: bytes, folder: str | os.PathLike[str], content_type: str)
     client's file name is never used. The file appears whole or not at all
     (written to a temporary file, then renamed).
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
     extension = IMAGE_TYPES[content_type][0]
     target = Path(folder)
@@ -171,7 +176,7 @@ def store_upload(data: bytes, folder: str | os.PathLike[str], content_type: str)
 def remove_upload(folder: str | os.PathLike[str], name: str | None) -> None:
     """Delete a stored file, if ``name`` is one :func:`store_upload` made.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
     if name and STORED_NAME.match(name):
         (Path(folder) / name).unlink(missing_ok=True)
@@ -192,7 +197,7 @@ def send_upload(
     ``Content-Disposition``, a sandboxing ``Content-Security-Policy`` and
     ``Cache-Control: private`` (the name changes when the file does).
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
     path = Path(folder) / name
     if not STORED_NAME.match(name) or content_type not in IMAGE_TYPES:

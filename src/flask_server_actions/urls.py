@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 #: Longer page paths are refused rather than echoed into forms and redirects.
 MAX_PATH: int = 2048
 
@@ -22,3 +24,11 @@ def local_path(value: str | None) -> str | None:
     if any(ord(c) < 32 for c in value):
         return None
     return value
+
+
+def netloc_of(url: str) -> str:
+    """The lower-case ``host[:port]`` of ``url``; empty if it is not a URL."""
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return ""

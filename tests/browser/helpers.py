@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import typing as t
 import uuid
 import weakref
@@ -8,6 +9,7 @@ import weakref
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext
 from playwright.sync_api import Page
+from playwright.sync_api import Request
 from playwright.sync_api import Route
 from playwright.sync_api import expect
 
@@ -31,9 +33,33 @@ def same_document(page: Page, js: bool):
         assert page.evaluate("window.__stayed === true"), "the page reloaded"
 
 
+def is_check(request: Request) -> bool:
+    """Whether ``request`` is a validation check (a field asking while typing)."""
+    return "sa-validate" in request.headers
+
+
+def checks_settled(page: Page) -> None:
+    """Let the validation checks that typing sets off finish before a click.
+
+    Leaving a field checks it, and its answer puts an error list in (or takes
+    one out): the button below moves. A person sees that and aims again; a test
+    would press where the button was, and the click would land on nothing.
+    """
+    if not _JS_ENABLED.get(page.context, True):
+        return
+    if not page.locator("[data-sa-validate]").count():
+        return
+    # Quiet for longer than the checks' 500 ms debounce after the last input.
+    with fetches_settle(page, quiet_ms=700):
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+
+
 def submit_and_status(page: Page, button_name: str) -> int:
     """Click the submit button and return the status of the action's answer."""
-    with page.expect_response(lambda r: r.request.method == "POST") as info:
+    checks_settled(page)
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and not is_check(r.request)
+    ) as info:
         page.get_by_role("button", name=button_name).click()
     status = info.value.status
     page.wait_for_load_state()
@@ -49,6 +75,62 @@ _JS_ENABLED: weakref.WeakKeyDictionary[BrowserContext, bool] = (
 
 def remember_js(context: BrowserContext, js: bool) -> None:
     _JS_ENABLED[context] = js
+
+
+@contextlib.contextmanager
+def fetches_settle(page: Page, quiet_ms: int = 300, timeout_s: float = 10.0):
+    """On leaving the block, wait until the page's own fetches (htmx requests,
+    live refreshes; not the event stream) have ended and none began for
+    ``quiet_ms``: what an action sets off after its answer (a live refresh of a
+    region, which dims it while it runs) has run its course."""
+    in_flight: set[Request] = set()
+    last = [time.monotonic()]
+
+    def started(request: Request) -> None:
+        if (
+            request.resource_type == "fetch"
+            and "/_server_actions/live" not in request.url
+        ):
+            in_flight.add(request)
+            last[0] = time.monotonic()
+
+    def ended(request: Request) -> None:
+        if request in in_flight:
+            in_flight.discard(request)
+            last[0] = time.monotonic()
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    try:
+        yield
+        deadline = time.monotonic() + timeout_s
+        while in_flight or time.monotonic() - last[0] < quiet_ms / 1000:
+            assert time.monotonic() < deadline, f"still fetching: {in_flight}"
+            page.wait_for_timeout(50)
+    finally:
+        page.remove_listener("request", started)
+        page.remove_listener("requestfinished", ended)
+        page.remove_listener("requestfailed", ended)
+
+
+def scripts_settled(page: Page) -> None:
+    """Wait until the toolkit's optional scripts that the page asked for run.
+
+    The toolkit's script loads them where their markup is, after a page load or
+    an htmx swap (a sign-in answered with ``HX-Location``) shows it: a moment no
+    person notices, but a test clicks within it.
+    """
+    if not _JS_ENABLED.get(page.context, True):
+        return
+    page.wait_for_function(
+        """() => {
+          const loaded = (window.serverActions && window.serverActions.loaded) || {};
+          return [...document.querySelectorAll('script[src*="/server-actions-"]')]
+            .map((s) => /server-actions-(\\w+)\\.min\\.js/.exec(s.src))
+            .every((found) => !found || loaded[found[1]]);
+        }"""
+    )
 
 
 def expect_focus(page: Page, element_id: str) -> None:
@@ -142,3 +224,9 @@ def assert_no_axe_violations(page: Page, *, js: bool | None = None) -> None:
         f"axe-core found {len(violations)} violation(s) on {page.url}"
         f" (JavaScript {'on' if js else 'off'}):\n" + "\n".join(report)
     )
+
+
+def answer_yes_without_javascript(page, js):
+    """Without JavaScript, ``confirm=`` asks on a page of its own: press its Yes."""
+    if not js:
+        page.get_by_role("button", name="Yes, go on").click()

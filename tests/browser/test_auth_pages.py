@@ -8,6 +8,7 @@ from app.models import User
 from app.models import db
 
 from .helpers import same_document
+from .helpers import scripts_settled
 from .helpers import submit_and_status
 from .helpers import unique
 
@@ -18,6 +19,7 @@ def sign_in(page, email, password):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"^https?://[^/]+/admin/users$"))
+    scripts_settled(page)
 
 
 def test_sign_in_wrong_password_keeps_email(page, js):
@@ -70,6 +72,12 @@ def test_admin_deletes_a_user(page, js, site):
         expect(
             page.get_by_role("status").filter(has_text=f"{name} was deleted.")
         ).to_have_count(0)
+    else:
+        # No dialog without JavaScript: a page asks, and only "Yes" deletes.
+        expect(page.get_by_role("heading", name=f"Delete {name}?")).to_be_visible()
+        with site.app.app_context():
+            assert db.session.get(User, user_id) is not None
+        page.get_by_role("button", name="Yes, go on").click()
     expect(page.locator("#admin-user-list")).not_to_contain_text(name)
     if not js:
         expect(page.get_by_text(f"{name} was deleted.")).to_be_visible()
@@ -81,8 +89,35 @@ def test_admin_cannot_delete_themselves(page, js):
     sign_in(page, "ada@example.com", "analytical-engine")
     page.on("dialog", lambda dialog: dialog.accept())
     row = page.locator(".person", has_text="Ada Lovelace")
-    with page.expect_response(lambda r: r.request.method == "POST") as info:
+    if not js:
         row.get_by_role("button", name="Delete").click()
+        page.get_by_role("link", name="No, go back").click()
+        expect(page.locator("#admin-user-list")).to_contain_text("Ada Lovelace")
+        row.get_by_role("button", name="Delete").click()
+    yes = row if js else page
+    with page.expect_response(lambda r: r.request.method == "POST") as info:
+        yes.get_by_role("button", name="Delete" if js else "Yes, go on").click()
     assert info.value.status == 409
     expect(page.get_by_role("alert")).to_have_text("You cannot delete yourself.")
     expect(page.locator("#admin-user-list")).to_contain_text("Ada Lovelace")
+
+
+def test_sign_out_leaves_nothing_for_the_next_person(page, js):
+    """A shared computer: after sign-out the cart and the visitor's to-dos are gone."""
+    page.goto("/todos")
+    errand = unique("Errand ")
+    page.get_by_label("New to-do").fill(errand)
+    page.get_by_role("button", name="Add").click()
+    expect(page.locator("#todo-list")).to_contain_text(errand)
+    sign_in(page, "grace@example.com", "compiler-1952")
+    page.goto("/products")
+    page.locator("#product-results .product").first.get_by_role(
+        "button", name="Add to cart"
+    ).click()
+    expect(page.locator("#cart-count")).to_have_text("1")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    page.goto("/cart")
+    expect(page.locator(".cart-empty")).to_contain_text("Your cart is empty.")
+    page.goto("/todos")
+    expect(page.locator("#todo-list")).not_to_contain_text(errand)

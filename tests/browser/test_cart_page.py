@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from .helpers import assert_no_axe_violations
 from .helpers import expect_focus
+from .helpers import fetches_settle
 from .helpers import same_document
 from .helpers import submit_and_status
 
@@ -15,8 +16,11 @@ def fill_cart(page, count=4):
     page.goto("/products")
     products = page.locator("#product-results .product")
     for index in range(count):
-        products.nth(index).get_by_role("button", name="Add to cart").click()
-        expect(page.locator("#cart-count")).to_have_text(str(index + 1))
+        # Each add sets off a live refresh of the list (stock); the next click
+        # waits for it, as a person does who sees the list change.
+        with fetches_settle(page):
+            products.nth(index).get_by_role("button", name="Add to cart").click()
+            expect(page.locator("#cart-count")).to_have_text(str(index + 1))
     page.goto("/cart")
     expect(page.locator("tbody tr.cart-line")).to_have_count(count)
 

@@ -9,10 +9,10 @@ from .helpers import submit_and_status
 @pytest.fixture
 def two_per_minute(site):
     site.app.config["SITE_CONTACT_RATE_LIMIT"] = "2/minute"
-    site.app.extensions["server_actions_limiter"].reset()
+    site.app.extensions["server_actions"].limiter.reset()
     yield
     site.app.config["SITE_CONTACT_RATE_LIMIT"] = "10/minute"
-    site.app.extensions["server_actions_limiter"].reset()
+    site.app.extensions["server_actions"].limiter.reset()
 
 
 def fill(page, text):

@@ -13,6 +13,7 @@ from app.models import User
 from app.models import db
 from tests.breakage import broken
 
+from .helpers import answer_yes_without_javascript
 from .helpers import same_document
 from .helpers import submit_and_status
 from .helpers import unique
@@ -135,6 +136,7 @@ def test_signed_out_delete_goes_to_sign_in_and_back(page, js, site):
     expect(page).to_have_url(re.compile(r"^https?://[^/]+/admin/users$"))
     row = page.locator(".person", has_text=name)
     row.get_by_role("button", name="Delete").click()
+    answer_yes_without_javascript(page, js)
     expect(page.locator("#admin-user-list")).not_to_contain_text(name)
     assert not user_exists(site, name)
 

@@ -42,7 +42,7 @@ def test_like_updates_the_count(page, js):
     thanks = (
         page.locator("#like-likes-demo").get_by_role("status")
         if js
-        else page.locator(".flash")
+        else page.locator(".sa-message")
     )
     expect(thanks).to_have_text("Thanks for the like!")
     assert_no_axe_violations(page)

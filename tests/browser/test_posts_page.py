@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from .helpers import assert_no_axe_violations
 from .helpers import same_document
+from .helpers import scripts_settled
 from .helpers import submit_and_status
 from .helpers import unique
 
@@ -18,6 +19,7 @@ def sign_in_to_posts(page):
     page.get_by_label("Password").fill("compiler-1952")
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/posts$"))
+    scripts_settled(page)
 
 
 def test_create_post_lands_on_the_post_and_every_list_shows_it(page, js):
@@ -32,7 +34,7 @@ def test_create_post_lands_on_the_post_and_every_list_shows_it(page, js):
     assert status == (200 if js else 303)
     expect(page).to_have_url(re.compile(r"/posts/a-post-from-the-browser-[0-9a-f]{8}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
-    expect(page.locator(".flash")).to_have_text("Your post is published.")
+    expect(page.locator(".sa-message")).to_have_text("Your post is published.")
     expect(page.locator(".post__body")).to_contain_text(BODY)
     expect(page.locator("#popular-posts .popular__newest")).to_contain_text(title)
     page.get_by_role("link", name="← All posts").click()
@@ -75,5 +77,6 @@ def test_post_page_and_unknown_post(page, js):
     expect(page.locator("#popular-posts")).to_contain_text("Most read")
     assert_no_axe_violations(page, js=js)
     response = page.goto("/posts/no-such-post")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")

@@ -6,6 +6,7 @@ import time
 from playwright.sync_api import expect
 
 from .helpers import assert_no_axe_violations
+from .helpers import fetches_settle
 from .helpers import same_document
 
 
@@ -157,7 +158,7 @@ def test_add_to_cart_updates_the_count(page, js):
     page.goto("/products?q=kettle")
     first = results(page).locator(".product").first
     name = first.locator(".product__name").inner_text()
-    with same_document(page, js):
+    with same_document(page, js), fetches_settle(page):
         first.get_by_role("button", name="Add to cart").click()
         expect(page.locator("#cart-count")).to_have_text("1")
     if js:
@@ -165,9 +166,40 @@ def test_add_to_cart_updates_the_count(page, js):
             f"Added {name} (1 in your cart)."
         )
     else:
-        expect(page.locator(".flash")).to_have_text(f"Added {name} (1 in your cart).")
+        expect(page.locator(".sa-message")).to_have_text(
+            f"Added {name} (1 in your cart)."
+        )
         expect(page).to_have_url(re.compile(r"/products\?q=kettle$"))
     first = results(page).locator(".product").first
-    first.get_by_role("button", name="Add to cart").click()
-    expect(page.locator("#cart-count")).to_have_text("2")
+    # The stock shown is live: the add sets off a refresh that dims the list
+    # while it runs; the page is checked once it has settled.
+    with fetches_settle(page):
+        first.get_by_role("button", name="Add to cart").click()
+        expect(page.locator("#cart-count")).to_have_text("2")
     assert_no_axe_violations(page)
+
+
+def test_the_message_and_focus_stay_on_the_button_after_the_live_refresh(page, js):
+    """The results are live (stock): refreshing them must not wipe the answer."""
+    page.goto("/products?q=lamp")
+    first = results(page).locator(".product").first
+    name = first.locator(".product__name").inner_text()
+    button = first.get_by_role("button", name="Add to cart")
+    button.focus()
+    with same_document(page, js):
+        page.keyboard.press("Enter")
+    added = f"Added {name} (1 in your cart)."
+    if not js:
+        expect(page.locator(".sa-message")).to_have_text(added)
+        return
+    status = results(page).locator(".product").first.get_by_role("status")
+    expect(status).to_have_text(added)
+    # The live refresh of the results follows within moments of the answer.
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    expect(status).to_have_text(added)
+    focused = page.evaluate(
+        "document.activeElement && document.activeElement.textContent"
+    )
+    assert focused is not None
+    assert "Add to cart" in focused

@@ -14,6 +14,7 @@ from flask_server_actions.uploads import remove_upload
 
 from .helpers import assert_no_axe_violations
 from .helpers import same_document
+from .helpers import scripts_settled
 from .helpers import submit_and_status
 
 EMAIL, PASSWORD, NAME = "grace@example.com", "compiler-1952", "Grace Hopper"
@@ -25,6 +26,7 @@ def sign_in(page):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"^https?://[^/]+/profile$"))
+    scripts_settled(page)
 
 
 @pytest.fixture
@@ -115,7 +117,8 @@ def test_upload_and_replace_picture(grace, js, files):
     assert submit_and_status(page, "Upload picture") == (200 if js else 303)
     expect(form.get_by_role("status")).to_have_text("Your new picture is up.")
     second = files["stored"]()
-    assert len(second) == 1 and second != first  # the old file is gone
+    assert len(second) == 1
+    assert second != first  # the old file is gone
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 from flask_server_actions.streaming import stream_closed
 
 from .helpers import assert_no_axe_violations
+from .helpers import scripts_settled
 
 
 def sign_in(page):
@@ -17,6 +19,7 @@ def sign_in(page):
     page.get_by_label("Password").fill("compiler-1952")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"^https?://[^/]+/reports$"))
+    scripts_settled(page)
 
 
 @pytest.fixture
@@ -119,3 +122,77 @@ def test_report_page_has_no_axe_violations(page, js, report_knobs):
     page.get_by_role("button", name="Generate report").click()
     expect(page.get_by_text("Done: 12 of 12 months")).to_be_visible()
     assert_no_axe_violations(page)
+
+
+BUSY = (
+    "You already have 2 streams open, the most at once. Wait for one to finish"
+    " (or close its page), then try again."
+)
+
+
+def open_held_report(context):
+    """Another tab streaming a report, held at its last month."""
+    other = context.new_page()
+    other.goto("/reports/run?year=2026&region=all", wait_until="commit")
+    expect(other.get_by_role("heading", name="November 2026")).to_be_visible()
+    return other
+
+
+def test_a_third_report_at_once_is_refused_in_the_form(page, js, report_knobs):
+    sign_in(page)
+    others = [open_held_report(page.context) for _ in range(2)]
+    with page.expect_response(lambda r: r.request.method == "POST") as info:
+        page.get_by_role("button", name="Generate report").click()
+    assert info.value.status == 429
+    form = page.locator("form#reports-generate-report")
+    expect(form.get_by_role("alert")).to_have_text(BUSY)
+    expect(page.locator("#report-live")).to_have_count(0)
+    assert_no_axe_violations(page)
+    # Once those finish, a report starts again.
+    report_knobs["TEST_REPORT_HOLD_LAST"].set()
+    for other in others:
+        expect(other.get_by_text("Year total:")).to_be_visible()
+        other.close()
+    page.get_by_role("button", name="Generate report").click()
+    expect(page.get_by_text("Year total:")).to_be_visible()
+
+
+@pytest.fixture
+def one_stream_per_process(site):
+    # The settings are read once when the site starts; this shared server is
+    # given other ones for the test, then its own back.
+    state = site.app.extensions["server_actions"]
+    started_with = state.settings
+    state.settings = dataclasses.replace(started_with, streams_per_process=1)
+    yield
+    state.settings = started_with
+
+
+def test_a_full_server_says_so_where_the_report_would_be(
+    browser, site, page, js, report_knobs, one_stream_per_process
+):
+    admin = browser.new_context(base_url=site.url)
+    try:
+        tab = admin.new_page()
+        tab.goto("/sign-in?next=/reports")
+        tab.get_by_label("Email").fill("ada@example.com")
+        tab.get_by_label("Password").fill("analytical-engine")
+        tab.get_by_role("button", name="Sign in").click()
+        tab.wait_for_url(re.compile(r"^https?://[^/]+/reports$"))
+        open_held_report(admin)
+        sign_in(page)
+        page.get_by_role("button", name="Generate report").click()
+        message = "The server is busy with other streams right now."
+        if js:
+            live = page.locator("#report-live")
+            expect(live.get_by_role("alert")).to_contain_text(message)
+        else:
+            expect(
+                page.get_by_role("heading", name="Too many reports at once")
+            ).to_be_visible()
+            expect(page.get_by_text(message)).to_be_visible()
+            expect(page.get_by_role("link", name="Back to reports")).to_be_visible()
+        assert_no_axe_violations(page)
+    finally:
+        report_knobs["TEST_REPORT_HOLD_LAST"].set()
+        admin.close()

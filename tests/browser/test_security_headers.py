@@ -35,7 +35,8 @@ def test_every_page_is_served_with_the_policy_and_breaks_none_of_it(
 ):
     page = listening
     response = page.goto(path)
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     headers = response.headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert "frame-ancestors 'none'" in headers["content-security-policy"]

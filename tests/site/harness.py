@@ -26,6 +26,7 @@ import io
 import os
 import secrets
 import shutil
+import sqlite3
 import tempfile
 import typing as t
 from html.parser import HTMLParser
@@ -215,7 +216,8 @@ class SiteAction:
     identity: str
     form_class: type[t.Any] | None
     bind: tuple[str, ...]
-    max_body: int | None
+    #: The largest body the action accepts (its own max_body, else the app's).
+    max_body: int
     rate_limit: str | None
     #: The form's inputs a user fills in (not hidden), in form order, by their
     #: names on the page (a list of lines gives ``lines-0-quantity``, …).
@@ -233,12 +235,83 @@ class SiteAction:
         return self.endpoint
 
 
+class SeededPostgres:
+    """A seeded PostgreSQL database that each new site starts from a copy of.
+
+    ``CREATE DATABASE … TEMPLATE`` copies it in a fraction of a second, where
+    seeding again (password hashes) takes seconds. Every copy is dropped by
+    :meth:`drop`.
+    """
+
+    def __init__(self, admin_url: str, name: str) -> None:
+        self.admin_url = admin_url
+        self.name = name
+        self.copies: list[str] = []
+
+    def url(self, name: str) -> str:
+        base = self.admin_url.rsplit("/", 1)[0]
+        return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def copy(self) -> str:
+        import psycopg
+
+        name = f"{self.name}_{len(self.copies)}"
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        self.copies.append(name)
+        return self.url(name)
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            for name in [*self.copies, self.name]:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+#: Where a fresh site's data comes from: a seeded SQLite file or PostgreSQL database.
+SeedDatabase = Path | SeededPostgres
+
+
+def seeded_postgres() -> SeededPostgres:
+    """Create and seed a PostgreSQL database to copy sites from (drop it when done)."""
+    import psycopg
+
+    from tests.services import POSTGRES_ADMIN_URL
+    from tests.services import unavailable_service
+
+    name = f"sa_seed_{secrets.token_hex(6)}"
+    try:
+        with psycopg.connect(
+            POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3
+        ) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        unavailable_service(f"PostgreSQL is not reachable ({exc})")
+    seeded = SeededPostgres(POSTGRES_ADMIN_URL, name)
+    folder = Path(tempfile.mkdtemp(prefix="site-seed-pg-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    dispose(make_site(folder, None, **_postgres_config(seeded.url(name))))
+    return seeded
+
+
+def _postgres_config(url: str) -> dict[str, t.Any]:
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        # The site's engine options are SQLite's (its default database).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "SITE_CREATE_SCHEMA": True,
+    }
+
+
 def make_site(
-    instance: Path, template_db: Path | None = None, **config: t.Any
+    instance: Path, template_db: SeedDatabase | None = None, **config: t.Any
 ) -> Flask:
     """A fresh site in ``instance``; a copy of ``template_db`` skips the slow seeding."""
     instance.mkdir(parents=True, exist_ok=True)
-    if template_db is not None:
+    if isinstance(template_db, SeededPostgres):
+        config = {**_postgres_config(template_db.copy()), **config}
+    elif template_db is not None:
         shutil.copyfile(template_db, instance / _SQLITE_NAME)
     previous = os.environ.get("SITE_INSTANCE_PATH")
     os.environ["SITE_INSTANCE_PATH"] = str(instance)
@@ -250,6 +323,9 @@ def make_site(
                 # response that contains the secret key.
                 "SECRET_KEY": _SECRET_KEY,
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / _SQLITE_NAME}",
+                # The site's stand-in for slow report work; tests of the
+                # report's progress set their own.
+                "SITE_REPORT_SECTION_DELAY": 0,
                 **config,
             }
         )
@@ -302,7 +378,10 @@ def _candidate_pages(app: Flask, act: Action) -> list[str]:
                 path = url_for(endpoint)
             except BuildError:  # the page needs arguments: name it in PAGES
                 continue
-            if path not in pages and "static" not in endpoint:
+            # Not the toolkit's own routes: assets, and the live event stream,
+            # which answers for as long as the page is open.
+            toolkit = endpoint.startswith("server_actions.")
+            if path not in pages and "static" not in endpoint and not toolkit:
                 pages.append(path)
     return pages
 
@@ -341,6 +420,7 @@ def discover(app: Flask) -> list[SiteAction]:
     """Every action of ``app``, each with its page and who can see its form."""
     with app.app_context():
         actions = all_actions()
+        limits = {act.endpoint: act.body_limit() for act in actions}
     found = []
     for act in actions:
         with app.app_context():
@@ -360,7 +440,7 @@ def discover(app: Flask) -> list[SiteAction]:
                 identity=identity,
                 form_class=act.form_class,
                 bind=act.bind,
-                max_body=act.max_body,
+                max_body=limits[act.endpoint],
                 rate_limit=rate,
                 user_fields=user_fields,
                 required_fields=tuple(
@@ -477,9 +557,22 @@ def snapshot(app: Flask) -> tuple[dict[str, list[str]], dict[str, str]]:
             path.read_bytes()
         ).hexdigest()
         for path in sorted(Path(app.instance_path).rglob("*"))
-        if path.is_file()
+        if path.is_file() and not path.name.startswith(_LEDGER_FILE)
     }
+    # The submission ledger's file changes with every claim (even one released
+    # after a refusal); what it holds must not: no submission was applied.
+    ledger = Path(app.instance_path) / _LEDGER_FILE
+    if ledger.exists():
+        with sqlite3.connect(ledger) as connection:
+            rows["(submission ledger)"] = sorted(
+                repr(row)
+                for row in connection.execute("SELECT key, value FROM entries")
+            )
     return rows, files
+
+
+#: The toolkit's submission ledger in the instance folder (with its -wal, -shm).
+_LEDGER_FILE = "server-actions-ledger.sqlite"
 
 
 @functools.cache

@@ -51,9 +51,17 @@ def test_admin_deletes_a_user_and_the_list_is_revalidated(app, admin):
     assert 3 not in user_ids(app)
 
 
-def test_without_javascript_the_delete_redirects_with_the_message(admin):
-    result = delete(admin, 3, mode="plain")
+def test_without_javascript_the_delete_asks_first_then_redirects_with_the_message(
+    app, admin
+):
+    asked = delete(admin, 3, mode="plain")
+    assert asked.status == 200
+    assert asked.asks_to_confirm
+    assert "Delete Alan Turing?" in asked.text
+    assert 3 in user_ids(app)
+    result = asked.confirm()
     assert result.status == 303
+    assert 3 not in user_ids(app)
     assert "Alan Turing was deleted." in admin.get("/admin/users").text
 
 

@@ -29,9 +29,10 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound
 from werkzeug.test import TestResponse
 
-from flask_server_actions.binding import BOUND_FIELD
 from flask_server_actions.binding import sign_arguments
+from flask_server_actions.fields import BOUND_FIELD
 
+from .harness import SeedDatabase
 from .harness import SiteAction
 from .harness import Upload
 from .harness import discovered_site_actions
@@ -39,7 +40,6 @@ from .harness import dispose
 from .harness import form_fields
 from .harness import make_site
 from .harness import page_form
-from .harness import seeded_database
 from .harness import sign_in_as
 from .harness import snapshot
 from .harness import valid_body
@@ -61,11 +61,6 @@ NOT_ALLOWED = "Not allowed here"
 SIGN_IN = "Please sign in to do this."
 FORBIDDEN = "You are not allowed to do this."
 TOO_MANY = "Too many requests (the limit is"
-
-
-@pytest.fixture(scope="module")
-def template_db() -> Path:
-    return seeded_database()
 
 
 @dataclasses.dataclass
@@ -130,22 +125,23 @@ class Target:
 
 @pytest.fixture(scope="module")
 def shared_sites(
-    tmp_path_factory: pytest.TempPathFactory, template_db: Path
-) -> t.Iterator[t.Callable[[SiteAction], Flask]]:
-    """One site per action, shared by its attacks: each attack asserts it wrote
-    nothing, so the next one meets the same state. Rate limits are off here (a
-    refused request must not use up another test's allowance); the
-    X-Forwarded-For test below has its own site with them on.
+    tmp_path_factory: pytest.TempPathFactory, template_db: SeedDatabase
+) -> t.Iterator[t.Callable[..., Flask]]:
+    """One site per action (and configuration), shared by its attacks: each
+    attack asserts it wrote nothing, so the next one meets the same state. Rate
+    limits are off here (a refused request must not use up another test's
+    allowance); the X-Forwarded-For test below has its own site with them on.
     """
-    sites: dict[str, Flask] = {}
+    sites: dict[tuple[str, str], Flask] = {}
 
-    def site_for(site_action: SiteAction) -> Flask:
-        if site_action.endpoint not in sites:
+    def site_for(site_action: SiteAction, **config: t.Any) -> Flask:
+        key = (site_action.endpoint, repr(sorted(config.items())))
+        if key not in sites:
             folder = tmp_path_factory.mktemp("site")
-            sites[site_action.endpoint] = make_site(
-                folder / "instance", template_db, RATELIMIT_ENABLED=False
+            sites[key] = make_site(
+                folder / "instance", template_db, RATELIMIT_ENABLED=False, **config
             )
-        return sites[site_action.endpoint]
+        return sites[key]
 
     yield site_for
     for app in sites.values():
@@ -226,7 +222,7 @@ PrepareFn = t.Callable[[Target], None]
 class Attack:
     name: str
     run: AttackFn
-    applies: t.Callable[[SiteAction], bool] = lambda a: True
+    applies: t.Callable[[SiteAction], bool] = lambda _: True
     config: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
     #: Reads what the attack needs from the site (into ``target.prepared``)
     #: before the snapshot: those page views are not the attack.
@@ -238,7 +234,7 @@ ATTACKS: list[Attack] = []
 
 def attack(
     name: str,
-    applies: t.Callable[[SiteAction], bool] = lambda a: True,
+    applies: t.Callable[[SiteAction], bool] = lambda _: True,
     prepare: PrepareFn | None = None,
     **config: t.Any,
 ) -> t.Callable[[AttackFn], AttackFn]:
@@ -366,14 +362,14 @@ def _repeated_token(target: Target) -> Outcome:
 
 @attack("oversized-body")
 def _oversized(target: Target) -> Outcome:
-    limit = target.action.max_body or 1024 * 1024
+    limit = target.action.max_body
     body = [*target.body, ("padding", "x" * (limit + 1))]
     return target.post(body), 413, TOO_LARGE
 
 
 @attack("oversized-multipart-body")
 def _oversized_multipart(target: Target) -> Outcome:
-    limit = target.action.max_body or 1024 * 1024
+    limit = target.action.max_body
     data = multipart([*target.body, ("padding", "x" * (limit + 1))], target.files)
     response = target.post(data, content_type="multipart/form-data; boundary=attack")
     return response, 413, TOO_LARGE
@@ -466,7 +462,7 @@ def _repeated_field(target: Target) -> Outcome:
 @attack("repeated-field-first-empty", applies=lambda a: bool(a.text_fields))
 def _repeated_field_empty(target: Target) -> Outcome:
     name = _text_field(target)
-    body = [(name, "")] + target.body
+    body = [(name, ""), *target.body]
     return target.post(body), 422, INVALID
 
 
@@ -537,15 +533,12 @@ CASES = [
 
 @pytest.mark.parametrize(("site_action", "attack_", "mode"), CASES)
 def test_attack_is_refused_and_writes_nothing(
-    shared_sites: t.Callable[[SiteAction], Flask],
-    monkeypatch: pytest.MonkeyPatch,
+    shared_sites: t.Callable[..., Flask],
     site_action: SiteAction,
     attack_: Attack,
     mode: str,
 ) -> None:
-    app = shared_sites(site_action)
-    for key, value in attack_.config.items():
-        monkeypatch.setitem(app.config, key, value)
+    app = shared_sites(site_action, **attack_.config)
     target = make_target(app, site_action, mode)
     if attack_.prepare is not None:
         attack_.prepare(target)
@@ -563,7 +556,7 @@ def test_attack_is_refused_and_writes_nothing(
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("site_action", SITE_ACTIONS, ids=str)
 def test_the_valid_body_is_accepted(
-    tmp_path: Path, template_db: Path, site_action: SiteAction, mode: str
+    tmp_path: Path, template_db: SeedDatabase, site_action: SiteAction, mode: str
 ) -> None:
     """The control: without the attack, the same request succeeds.
 
@@ -590,7 +583,7 @@ RATE_LIMITED = [a for a in SITE_ACTIONS if a.rate_limit]
 @pytest.mark.parametrize("proxies", [0, 1])
 @pytest.mark.parametrize("site_action", RATE_LIMITED, ids=str)
 def test_forged_forwarded_for_does_not_dodge_the_rate_limit(
-    tmp_path: Path, template_db: Path, site_action: SiteAction, proxies: int
+    tmp_path: Path, template_db: SeedDatabase, site_action: SiteAction, proxies: int
 ) -> None:
     app = make_site(
         tmp_path / "instance", template_db, SERVER_ACTIONS_TRUSTED_PROXIES=proxies

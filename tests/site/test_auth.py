@@ -2,9 +2,16 @@ from __future__ import annotations
 
 import pytest
 
+from app.models import Todo
+from app.models import db
+from flask_server_actions.testing import ActionClient
+
 from .conftest import ADMIN
 from .conftest import MEMBER
 from .conftest import sign_in
+from .harness import make_site
+from .shop import cart_rows
+from .shop import fill_cart
 
 
 def test_sign_in_redirects_to_next(client):
@@ -46,6 +53,37 @@ def test_sign_out(client):
     assert "Sign in</a>" in client.get("/").text
 
 
+def todo_texts(app) -> set[str]:
+    with app.app_context():
+        return set(db.session.scalars(db.select(Todo.text)))
+
+
+@pytest.mark.parametrize("mode", ["plain", "htmx"])
+def test_sign_out_forgets_this_browser(app, client, mode):
+    """A shared computer: the next person finds no cart and no visitor to-dos."""
+    client.submit("todos.add_todo", text="Visitor's errand")
+    sign_in(client, *MEMBER)
+    client.submit("todos.add_todo", text="Grace's own errand")
+    fill_cart(app, client, 2)
+    assert len(cart_rows(app)) == 2
+    result = client.submit("auth.sign_out", mode=mode, page="/")
+    assert result.status == (303 if mode == "plain" else 200)
+    assert "You are signed out." in client.get("/").text
+    # The browser session is gone: no cart id, no visitor token, nothing kept
+    # but the CSRF secret (a form open in another tab asks to sign in again).
+    with client.session_transaction() as session:
+        assert not {"cart_id", "todo_owner", "_user_id", "_id"} & set(session)
+        assert "csrf_token" in session
+    assert cart_rows(app) == []
+    assert "Your cart is empty" in client.get("/cart").text
+    todos_page = client.get("/todos").text
+    assert "Visitor&#39;s errand" not in todos_page
+    assert todo_texts(app) == {"Grace's own errand"}
+    # The account's own list stays with the account.
+    sign_in(client, *MEMBER)
+    assert "Grace&#39;s own errand" in client.get("/todos").text
+
+
 def test_sign_out_when_signed_out_sends_to_sign_in(client):
     result = client.submit("auth.sign_out", mode="plain", page="/")
     assert result.status == 303
@@ -61,3 +99,34 @@ def test_the_eleventh_sign_in_attempt_in_a_minute_is_refused(client):
     assert result.status == 429
     assert "Too many requests" in result.message
     assert 'value="ada@example.com"' in result.fragment  # the email is kept
+
+
+def test_sign_in_guesses_count_per_address_across_accounts(client):
+    for _ in range(10):
+        assert sign_in(client, ADMIN[0], "wrong guess").status_code == 400
+    # Another account from the same address: the address has used its guesses.
+    result = client.submit("auth.sign_in", email=MEMBER[0], password=MEMBER[1])
+    assert result.status == 429
+
+
+def test_sign_in_guesses_count_per_account_across_addresses(tmp_path):
+    # Behind one proxy, so each request can come from another address.
+    app = make_site(tmp_path / "instance", SERVER_ACTIONS_TRUSTED_PROXIES=1)
+    app.test_client_class = ActionClient
+    client = app.test_client()
+    for i in range(10):
+        result = client.submit(
+            "auth.sign_in",
+            email=ADMIN[0],
+            password="wrong guess",
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+        )
+        assert result.status == 400
+    # A fresh address, the same account: the account has used its guesses.
+    result = client.submit(
+        "auth.sign_in",
+        email=" ADA@example.com ",
+        password=ADMIN[1],
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    assert result.status == 429

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from app import create_app
 from flask_server_actions.cli import revalidated_by
 
 
@@ -58,7 +61,7 @@ def test_warns_about_public_actions_without_a_rate_limit(app):
     assert any(w.startswith("users.create_user is public") for w in warnings)
 
 
-def test_warns_about_memory_backends_under_several_workers(app):
+def test_warns_about_memory_backends_under_several_workers(app, tmp_path):
     runner = app.test_cli_runner()
     one = json.loads(runner.invoke(args=["actions", "--json"]).stdout)["warnings"]
     assert not any("workers" in w for w in one)
@@ -68,9 +71,19 @@ def test_warns_about_memory_backends_under_several_workers(app):
         w.startswith("SERVER_ACTIONS_CACHE is 'memory' with 4") for w in warnings
     )
     assert any(w.startswith("Rate limits are counted in memory") for w in warnings)
-    app.config["SERVER_ACTIONS_CACHE"] = "redis"
-    app.config["SERVER_ACTIONS_RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379"
-    again = runner.invoke(args=["actions", "--json", "--workers", "4"])
+    # With Redis for the cache, the limiter counts there too: no warning for either.
+    shared = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "site tests",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shared.db'}",
+            "SERVER_ACTIONS_CACHE": "redis",
+            "SERVER_ACTIONS_REDIS_URL": "redis://127.0.0.1:6379",
+        }
+    )
+    again = shared.test_cli_runner().invoke(
+        args=["actions", "--json", "--workers", "4"]
+    )
     assert not any("workers" in w for w in json.loads(again.stdout)["warnings"])
 
 
@@ -83,6 +96,32 @@ def test_warns_about_a_missing_or_weak_secret_key(app):
     app.secret_key = "dev"
     warnings = json.loads(runner.invoke(args=["actions", "--json"]).stdout)["warnings"]
     assert "SECRET_KEY is short or a placeholder" in " ".join(warnings)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "replace this with a long random string",
+        "a long random string in real life",
+        "change-me-please-before-deploying",
+        "my-secret-key-for-production-use",
+    ],
+)
+def test_strict_flags_a_placeholder_sentence_as_secret_key(app, secret):
+    app.testing = False
+    app.secret_key = secret
+    result = app.test_cli_runner().invoke(args=["actions", "--strict"])
+    assert result.exit_code != 0
+    assert "SECRET_KEY is short or a placeholder" in result.output
+
+
+def test_a_generated_secret_key_is_not_flagged(app):
+    app.testing = False
+    app.secret_key = "9f2c4e1ab07d4c93a8e5d6f1b2c3a4e5f60718293a4b5c6d"
+    warnings = json.loads(
+        app.test_cli_runner().invoke(args=["actions", "--json"]).stdout
+    )["warnings"]
+    assert not any("SECRET_KEY" in w for w in warnings)
 
 
 def test_strict_exits_non_zero_on_warnings(app):

@@ -1,7 +1,7 @@
 """The Alembic migrations build exactly the schema the models describe.
 
 If this fails after you changed or added a model, regenerate the migration
-(README, "Migrations"): ``flask --app wsgi db migrate -m "what changed"``.
+(docs/reference-site.md, "Migrations"): ``flask --app wsgi db migrate -m "what changed"``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
-import cachelib.simple
 import pytest
 from sqlalchemy import event
 
@@ -10,6 +10,7 @@ from app.models import Post
 from app.models import db
 from app.posts import slugify
 
+from .conftest import ADMIN
 from .conftest import MEMBER
 from .conftest import sign_in
 
@@ -134,12 +135,13 @@ def test_posts_page_is_served_from_the_cache(app, client):
 
 def test_popular_box_is_kept_for_one_hour(app, client, monkeypatch):
     client.get("/posts")
-    now = cachelib.simple.time()
-    monkeypatch.setattr(cachelib.simple, "time", lambda: now + 3600 - 5)
+    now = time.time()
+    # The memory cache reads the clock through the time module.
+    monkeypatch.setattr(time, "time", lambda: now + 3600 - 5)
     with post_queries(app) as seen:
         client.get("/posts")
     assert seen == []
-    monkeypatch.setattr(cachelib.simple, "time", lambda: now + 3600 + 5)
+    monkeypatch.setattr(time, "time", lambda: now + 3600 + 5)
     with post_queries(app) as seen:
         client.get("/posts")
     # The list and the box (newest, most read) are read again after the hour.
@@ -275,7 +277,7 @@ def test_slug_taken_meanwhile_is_retried(app, member, monkeypatch):
 def test_slug_always_taken_is_a_409_that_writes_nothing(app, member, monkeypatch):
     import app.posts as posts
 
-    monkeypatch.setattr(posts, "unique_slug", lambda base: "why-a-compiler")
+    monkeypatch.setattr(posts, "unique_slug", lambda _base: "why-a-compiler")
     before = slugs(app)
     response = create(member, "htmx", title="Why a compiler?", body=BODY)
     assert response.status_code == 409
@@ -296,7 +298,28 @@ def test_deleting_an_author_refreshes_the_cached_blog(app, client):
         grace = db.session.scalar(
             db.select(User.id).where(User.email == "grace@example.com")
         )
-    assert delete(client, grace, mode="plain").status == 303
+    assert delete(client, grace, mode="plain").confirm().status == 303
     html = client.get("/posts").text
     assert "Grace Hopper" not in post_list(html)
     assert "by a former member" in post_list(html)
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member"])
+def test_the_moderation_region_alone_is_for_admins_only(client, who):
+    """A region asked for alone (the live script's GET) renders without the page
+    around it, so without the page's "admins only" around the region."""
+    if who == "member":
+        sign_in(client, *MEMBER)
+    alone = client.get(
+        "/posts", headers={"HX-Request": "true", "HX-Target": "div#post-moderation"}
+    )
+    assert alone.status_code == 200
+    assert "published" not in alone.text
+
+
+def test_the_moderation_region_alone_for_an_admin(client):
+    sign_in(client, *ADMIN)
+    alone = client.get(
+        "/posts", headers={"HX-Request": "true", "HX-Target": "div#post-moderation"}
+    )
+    assert "posts published" in alone.text

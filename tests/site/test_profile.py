@@ -98,7 +98,8 @@ def test_upload_avatar_stores_it_under_a_new_name(app, member):
     result = upload(member, image_bytes("PNG"), "me.png")
     assert result.status == 303
     (name,) = stored_files(app)
-    assert name.endswith(".png") and name != "me.png"
+    assert name.endswith(".png")
+    assert name != "me.png"
     row = profile_row(app)
     assert (row.avatar_file, row.avatar_type) == (name, "image/png")
     page = member.get("/profile").text

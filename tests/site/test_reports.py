@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
 
 from flask_server_actions.streaming import stream_closed
 
+from .conftest import ADMIN
 from .conftest import MEMBER
 from .conftest import sign_in
 
@@ -156,3 +159,142 @@ def test_closing_the_connection_stops_the_work(app, client, member):
         thread.join(5)
     assert seen["complete"] is False
     assert seen["produced"] <= 6, seen
+
+
+@pytest.fixture
+def live(app):
+    """The site on a real threaded server; streams held there each have a thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def hold(app):
+    """Streams opened while this is unset wait at their last month."""
+    event = threading.Event()
+    app.config["TEST_REPORT_HOLD_LAST"] = event
+    yield event
+    event.set()
+
+
+def open_report(port, cookie, held):
+    """A report stream from this browser, read up to its first month and left open."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+    held.append(conn)
+    conn.sendall(
+        f"GET {RUN} HTTP/1.1\r\nHost: localhost\r\n"
+        "Accept: application/x-ndjson\r\n"
+        f"Cookie: session={cookie}\r\n\r\n".encode()
+    )
+    received = b""
+    while b'"section":1,' not in received:
+        chunk = conn.recv(4096)
+        assert chunk, "the server closed the stream early"
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200")
+
+
+@pytest.fixture
+def two_reports_open(client, member, live, hold):
+    held: list[socket.socket] = []
+    cookie = client.get_cookie("session").value
+    open_report(live, cookie, held)
+    open_report(live, cookie, held)
+    yield hold
+    hold.set()
+    for conn in held:
+        conn.close()
+
+
+BUSY = (
+    "You already have 2 streams open, the most at once. Wait for one to finish"
+    " (or close its page), then try again."
+)
+
+
+@pytest.mark.parametrize("mode", ["htmx", "plain"])
+def test_a_third_report_is_refused_in_the_form(client, two_reports_open, mode):
+    response = generate(client, mode)
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "5"
+    assert BUSY in response.text
+    assert "hx-sse:connect" not in response.text
+    if mode == "plain":
+        assert "<h1>Reports</h1>" in response.text  # the whole page, form in it
+
+
+def test_a_report_can_start_again_once_one_finished(app, client, two_reports_open):
+    two_reports_open.set()  # the held reports finish
+    deadline = time.monotonic() + 10
+    while generate(client, "htmx").status_code == 429:
+        assert time.monotonic() < deadline, "the finished reports kept their places"
+        time.sleep(0.05)
+
+
+def test_a_third_stream_is_refused_in_each_encoding(client, two_reports_open):
+    page = client.get(RUN)
+    assert page.status_code == 429
+    assert page.headers["Retry-After"] == "5"
+    assert "<h1>Too many reports at once</h1>" in page.text
+    assert BUSY in page.text
+    assert 'href="/reports">Back to reports</a>' in page.text
+    sse = client.get(RUN, headers={"Accept": "text/html, text/event-stream"})
+    assert sse.status_code == 429
+    assert sse.text.strip() == (
+        f'<p class="report-refused sa-status sa-status--error" role="alert">{BUSY}</p>'
+    )
+    ndjson = client.get(RUN, headers={"Accept": "application/x-ndjson"})
+    assert (ndjson.status_code, ndjson.json) == (429, {"ok": False, "message": BUSY})
+
+
+@pytest.mark.app_config(SERVER_ACTIONS_STREAMS_PER_PROCESS=1)
+def test_a_full_server_refuses_everyone_in_the_page(app, client, live, hold):
+    """Other people's streams fill the process: the action passes, the stream says so."""
+    admin = app.test_client()
+    sign_in(admin, *ADMIN)
+    held: list[socket.socket] = []
+    try:
+        open_report(live, admin.get_cookie("session").value, held)
+        sign_in(client, *MEMBER)
+        assert generate(client, "htmx").status_code == 200
+        sse = client.get(RUN, headers={"Accept": "text/html, text/event-stream"})
+        assert sse.status_code == 429
+        assert "The server is busy with other streams right now." in sse.text
+    finally:
+        hold.set()
+        for conn in held:
+            conn.close()
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (
+            "text/html",
+            '<p class="report-stopped" role="status">The report took too long',
+        ),
+        (
+            "text/event-stream",
+            '<p class="report-stopped" role="status">The report took',
+        ),
+        ("application/x-ndjson", '"stopped":true'),
+    ],
+)
+@pytest.mark.app_config(SERVER_ACTIONS_STREAM_TIME_LIMIT=0.35)
+def test_a_report_past_its_time_limit_says_it_was_stopped(
+    app, client, member, accept, expected
+):
+    app.config["SITE_REPORT_SECTION_DELAY"] = 0.1  # the site's own, read per request
+    started = time.monotonic()
+    text = client.get(RUN, headers={"Accept": accept}).text
+    assert time.monotonic() - started < 1.5
+    assert expected in text
+    assert "December 2026" not in text
+    # It says how far it got, in every encoding.
+    assert re.search(r'after [1-9][0-9]? of 12 months|"done":[1-9]', text), text
+    if accept == "text/event-stream":
+        assert text.endswith("event: done\ndata: done\n\n")  # htmx closes, no retry

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import click
 import pytest
+from click.testing import CliRunner
+from flask import Flask
 
 from app import create_app
 from app.settings import ConfigurationError
+from app.settings import check_secret_key
+from app.settings import flask_command_running
 from app.settings import from_environment
 
 SECRET = "s" * 40
@@ -18,6 +23,9 @@ def test_development_needs_no_variables(tmp_path):
     assert config["SERVER_ACTIONS_CACHE"] == "memory"
     assert config["SESSION_COOKIE_SECURE"] is False
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert config["SERVER_ACTIONS_STREAMS_PER_USER"] == 2
+    assert config["SERVER_ACTIONS_STREAMS_PER_PROCESS"] == 4
+    assert config["SERVER_ACTIONS_STREAM_TIME_LIMIT"] == 60
 
 
 @pytest.mark.parametrize("secret", [None, "dev-only-not-secret", "short"])
@@ -88,5 +96,54 @@ def test_secure_cookies_in_production(tmp_path, monkeypatch):
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 's.db'}"})
     response = app.test_client().get("/contact", base_url="https://site.example")
     cookie = response.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
     assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [{}, {"SECRET_KEY": "dev-only-not-secret"}, {"SECRET_KEY": "short"}],
+)
+def test_another_server_refuses_the_development_key(environ):
+    with pytest.raises(ConfigurationError, match="SITE_ENV=development"):
+        check_secret_key(environ, flask_command=False)
+
+
+@pytest.mark.parametrize(
+    ("environ", "flask_command"),
+    [
+        ({}, True),
+        ({"SITE_ENV": "development"}, False),
+        ({"SECRET_KEY": SECRET}, False),
+    ],
+)
+def test_the_development_key_where_development_is_asked_for(environ, flask_command):
+    check_secret_key(environ, flask_command=flask_command)
+
+
+def test_create_app_outside_the_flask_command_refuses_the_development_key(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SITE_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("SITE_ENV", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="not Flask's development server"):
+        create_app()
+
+
+def test_the_flask_command_is_recognised():
+    from flask.cli import FlaskGroup
+
+    assert flask_command_running() is False
+
+    @click.command()
+    def inner():
+        click.echo(repr(flask_command_running()))
+
+    group = FlaskGroup(create_app=lambda: Flask("probe"))
+    group.add_command(inner, "probe")
+    result = CliRunner().invoke(group, ["probe"])
+    assert result.output.strip() == "True"
+    assert CliRunner().invoke(inner).output.strip() == "False"

@@ -91,7 +91,7 @@ def test_test_client_user_argument(app):
 
 
 def test_unknown_action_names_the_known_ones(client):
-    with pytest.raises(LookupError, match="users.create_user"):
+    with pytest.raises(LookupError, match=r"users\.create_user"):
         client.submit("users.nope")
 
 

@@ -127,7 +127,8 @@ def test_a_signed_in_list_belongs_to_the_account(app, client):
     sign_in(client, *MEMBER)
     add(client, "Grace item")
     page = client.get("/todos").text
-    assert "Grace item" in page and "Visitor item" not in page
+    assert "Grace item" in page
+    assert "Visitor item" not in page
     assert "This list belongs to your account." in page
     assert {t[1]: t[3] for t in todos(app)}["Grace item"] == "user:2"
 

@@ -13,10 +13,29 @@
 // success the server's fragment (a revalidated region) has already replaced
 // the list, on failure everything is undone and the emptied fields get their
 // text back, unless the server's form (with the input kept) already did.
+// A new item goes where the template says: before the first item of the list
+// whose data-sa-sort key sorts after its own (data-sa-sort / data-sa-sort-by
+// on the template), or at a named [data-sa-slot] marker, else at an edge.
+// The errors of the previous submit (the form's status message, aria-invalid
+// fields, their error lists) are hidden while the request is in flight and
+// come back if it fails without the server answering with a new form.
 (function () {
   "use strict";
+  // Pages and tests can tell that it runs: window.serverActions.loaded.optimistic.
+  if (window.serverActions) {
+    (window.serverActions.loaded = window.serverActions.loaded || {}).optimistic = true;
+  }
 
   var KEY = "saOptimistic";
+
+  // Its styles come with it, first in <head> so a page's own rules win.
+  var me = document.currentScript;
+  if (me && me.src) {
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = me.src.replace(/\.min\.js(\?.*)?$/, ".min.css");
+    document.head.insertBefore(link, document.head.firstChild);
+  }
 
   function optimisticForm(ctx) {
     var source = ctx && ctx.sourceElement;
@@ -54,6 +73,108 @@
     button.setAttribute("aria-pressed", pressed ? "false" : "true");
   }
 
+  var NUMBER = /^-?\d+(\.\d+)?$/;
+
+  function compareKeys(a, b) {
+    if (NUMBER.test(a) && NUMBER.test(b)) return Number(a) - Number(b);
+    return a.localeCompare(b);
+  }
+
+  // Put ``item`` into ``into`` as the template says: by sort key, at a slot,
+  // or at the ``insert`` position. With a sort key, ``insert`` says where it
+  // goes among items of an equal key: first ("afterbegin") or last.
+  function place(item, into, template, body) {
+    var insert = template.getAttribute("data-sa-insert") || "beforeend";
+    var slotName = template.getAttribute("data-sa-slot");
+    if (slotName) {
+      var slots = into.querySelectorAll("[data-sa-slot]");
+      for (var s = 0; s < slots.length; s++) {
+        if (slots[s].getAttribute("data-sa-slot") === slotName) {
+          slots[s].insertAdjacentElement(insert, item);
+          return;
+        }
+      }
+    }
+    var sortBy = template.getAttribute("data-sa-sort-by");
+    var key = sortBy ? bodyValue(body, sortBy) : template.getAttribute("data-sa-sort");
+    if (key !== null && key !== undefined) {
+      var sorted = Array.prototype.filter.call(into.children, function (child) {
+        return child.hasAttribute("data-sa-sort") && child !== item;
+      });
+      for (var i = 0; i < sorted.length; i++) {
+        var order = compareKeys(sorted[i].getAttribute("data-sa-sort"), key);
+        if (order > 0 || (order === 0 && insert === "afterbegin")) {
+          sorted[i].insertAdjacentElement("beforebegin", item);
+          return;
+        }
+      }
+      if (sorted.length) {
+        sorted[sorted.length - 1].insertAdjacentElement("afterend", item);
+        return;
+      }
+    }
+    into.insertAdjacentElement(insert, item);
+  }
+
+  // Hide what the previous submit said was wrong; give back how to restore it.
+  function hideStaleErrors(form) {
+    var hidden = { status: null, fields: [], lists: [], wrappers: [] };
+    var status = form.id && document.getElementById(form.id + "-status");
+    if (status && status.classList.contains("sa-status--error")) {
+      hidden.status = {
+        element: status,
+        nodes: Array.prototype.slice.call(status.childNodes),
+        role: status.getAttribute("role"),
+      };
+      status.replaceChildren();
+      status.classList.remove("sa-status--error");
+      status.setAttribute("role", "status");
+    }
+    form.querySelectorAll("[aria-invalid=true]").forEach(function (field) {
+      hidden.fields.push({ element: field, describedBy: field.getAttribute("aria-describedby") });
+      field.removeAttribute("aria-invalid");
+      var ids = (field.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+        var described = id && document.getElementById(id);
+        return described && !described.classList.contains("sa-errors");
+      });
+      if (ids.length) field.setAttribute("aria-describedby", ids.join(" "));
+      else field.removeAttribute("aria-describedby");
+    });
+    form.querySelectorAll(".sa-errors").forEach(function (list) {
+      if (!list.hidden) {
+        hidden.lists.push(list);
+        list.hidden = true;
+      }
+    });
+    form.querySelectorAll(".sa-field--invalid").forEach(function (wrapper) {
+      hidden.wrappers.push(wrapper);
+      wrapper.classList.remove("sa-field--invalid");
+    });
+    return hidden;
+  }
+
+  // After a failure: put the old errors back where the server did not answer
+  // with new ones (a new form, or a new status area, replaces them).
+  function restoreStaleErrors(hidden) {
+    var status = hidden.status;
+    if (status && status.element.isConnected && !status.element.textContent) {
+      status.element.replaceChildren.apply(status.element, status.nodes);
+      status.element.classList.add("sa-status--error");
+      if (status.role) status.element.setAttribute("role", status.role);
+    }
+    hidden.fields.forEach(function (field) {
+      if (!field.element.isConnected) return;
+      field.element.setAttribute("aria-invalid", "true");
+      if (field.describedBy) field.element.setAttribute("aria-describedby", field.describedBy);
+    });
+    hidden.lists.forEach(function (list) {
+      list.hidden = false;
+    });
+    hidden.wrappers.forEach(function (wrapper) {
+      wrapper.classList.add("sa-field--invalid");
+    });
+  }
+
   function insertFromTemplate(form, template, body) {
     var into = document.querySelector(template.getAttribute("data-sa-into"));
     var root = template.content.firstElementChild;
@@ -69,7 +190,7 @@
     });
     var note = markPending(item, form.getAttribute("data-sa-optimistic-pending") ||
       template.getAttribute("data-sa-pending") || "Saving…");
-    into.insertAdjacentElement(template.getAttribute("data-sa-insert") || "beforeend", item);
+    place(item, into, template, body);
     // The request body is already built, so emptying the fields now loses
     // nothing; they come back if the action fails.
     var cleared = {};
@@ -142,7 +263,10 @@
         if (record) record.form = form;
       }
     }
-    if (record) ctx[KEY] = record;
+    if (record) {
+      record.stale = hideStaleErrors(form);
+      ctx[KEY] = record;
+    }
   });
 
   // Just before the answer is swapped in: what did the user type meanwhile
@@ -198,8 +322,13 @@
     if (!record) return;
     delete ctx[KEY];
     var status = ctx.response ? ctx.response.status : 0;
-    if (status >= 200 && status < 400) settle(record);
-    else undo(record);
+    // A submission kept for later (offline) was not applied: put things back.
+    if (status >= 200 && status < 400 && !ctx.saKept) {
+      settle(record);
+    } else {
+      undo(record);
+      if (record.stale) restoreStaleErrors(record.stale);
+    }
     restoreFocus(record);
   });
 })();

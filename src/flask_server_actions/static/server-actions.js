@@ -34,20 +34,40 @@
     window.setTimeout(function () { region.textContent = message; }, 50);
   }
 
-  function formOf(evt) {
-    var ctx = evt.detail && evt.detail.ctx;
-    var source = ctx && ctx.sourceElement;
-    return source && source.closest ? source.closest("form.sa-form") : null;
+  // A validation check (a field asking the server while the user types) is
+  // not a submission: it marks nothing busy, changes no key, says nothing.
+  function isCheck(ctx) {
+    var headers = ctx && ctx.request && ctx.request.headers;
+    return !!(headers && headers["SA-Validate"] !== undefined);
   }
 
+  function formOf(evt) {
+    var ctx = evt.detail && evt.detail.ctx;
+    if (isCheck(ctx)) return null;
+    var source = ctx && ctx.sourceElement;
+    return source && source.closest ? source.closest("form.sa-form, form.sa-button-form") : null;
+  }
+
+  // hx-disable disables the pressed button in flight, which drops focus to
+  // <body>; when the form stays (a button's answer fills its status area),
+  // focus goes back to it once it is enabled again.
   document.addEventListener("htmx:before:request", function (evt) {
     var form = formOf(evt);
-    if (form) form.setAttribute("aria-busy", "true");
+    if (!form) return;
+    form.setAttribute("aria-busy", "true");
+    form.saFocus = form.contains(document.activeElement) ? document.activeElement : null;
   });
 
   document.addEventListener("htmx:finally:request", function (evt) {
     var form = formOf(evt);
-    if (form) form.removeAttribute("aria-busy");
+    if (!form) return;
+    form.removeAttribute("aria-busy");
+    var had = form.saFocus;
+    form.saFocus = null;
+    if (had) window.setTimeout(function () {
+      var now = document.activeElement;
+      if (had.isConnected && (!now || now === document.body)) had.focus();
+    }, 0);
   });
 
   // A submission key stands for one submission. Once the server has applied
@@ -68,7 +88,7 @@
     var status = ctx && ctx.response && ctx.response.status;
     var source = ctx && ctx.sourceElement;
     var form = source && source.closest ? source.closest("form") : null;
-    if (!form || !(status >= 200 && status < 300)) return;
+    if (!form || isCheck(ctx) || ctx.saKept || !(status >= 200 && status < 300)) return;
     var key = form.querySelector('input[name="_sa_key"]');
     if (key) key.value = freshKey();
   });
@@ -101,6 +121,7 @@
 
   function indicatorsOf(evt) {
     var ctx = evt.detail && evt.detail.ctx;
+    if (isCheck(ctx)) return [];
     return (ctx && ctx.indicators) || [];
   }
 
@@ -124,6 +145,7 @@
   // again by its id. Out-of-band regions come in the same swap and say nothing.
   document.addEventListener("htmx:after:swap", function (evt) {
     var ctx = evt.detail && evt.detail.ctx;
+    if (isCheck(ctx) || (ctx && ctx.saKept)) return;
     var source = ctx && ctx.sourceElement;
     var form = null;
     if (source && source.isConnected && source.closest) form = source.closest("form.sa-form");
@@ -153,5 +175,74 @@
       status.setAttribute("role", "alert");
     }
     announce(message);
+  });
+
+  // Shared with the toolkit's optional scripts (validation, uploads, outbox).
+  window.serverActions = {
+    announce: announce,
+    formOf: formOf,
+    freshKey: freshKey,
+    isCheck: isCheck,
+  };
+
+  // A morph (live regions, swap="morph") keeps what the user is doing; htmx
+  // keeps input values and focus, and this keeps a <details> the user opened
+  // or closed as it is: its "open" attribute is the user's, not the server's.
+  function keepUserState() {
+    if (!window.htmx || !htmx.registerExtension) return;
+    htmx.registerExtension("sa-user-state", {
+      htmx_before_morph_attr: function (elt, detail) {
+        if (detail.attrName === "open" && elt.tagName === "DETAILS") return false;
+      },
+    });
+  }
+  if (window.htmx) keepUserState();
+  else document.addEventListener("DOMContentLoaded", keepUserState);
+
+  // Scripts for features a page may not use load only on pages that use them,
+  // each where the markup of NEEDS is. They sit beside this script
+  // (server-actions-<feature>.min.js), so every page need not list them.
+  var NEEDS = {
+    optimistic: "[data-sa-optimistic]",
+    live: "[data-sa-live]",
+    validate: "[data-sa-validate]",
+    upload: "form[data-sa-max-body]",
+    // Also wherever something is kept, to list it and send it from there.
+    offline: function (root) {
+      if (root.querySelector && root.querySelector("form[data-sa-offline]")) return true;
+      try { return root === document && !!window.localStorage.getItem("sa-outbox"); }
+      catch (e) { return false; }
+    },
+  };
+  var me = document.currentScript;
+  var folder = me && me.src ? me.src.replace(/[^\/]*$/, "") : null;
+  var loaded = {};
+
+  function loadWhatIsNeeded(root) {
+    if (!folder) return;
+    Object.keys(NEEDS).forEach(function (name) {
+      var selector = NEEDS[name];
+      if (loaded[name] || !selector || !root.querySelector) return;
+      if (typeof selector === "function") {
+        if (!selector(root)) return;
+      } else if (!(root.matches && root.matches(selector)) && !root.querySelector(selector)) {
+        return;
+      }
+      loaded[name] = true;
+      var script = document.createElement("script");
+      script.src = folder + "server-actions-" + name + ".min.js";
+      document.head.appendChild(script);
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { loadWhatIsNeeded(document); });
+  } else {
+    loadWhatIsNeeded(document);
+  }
+  // Markup that arrives later (a swapped region with an optimistic form).
+  document.addEventListener("htmx:after:swap", function (evt) {
+    var target = evt.detail && evt.detail.ctx && evt.detail.ctx.target;
+    loadWhatIsNeeded(target && target.isConnected ? target : document);
   });
 })();

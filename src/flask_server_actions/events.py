@@ -1,0 +1,434 @@
+"""The live event log: "tag or path X has a new generation", and nothing else.
+
+A revalidation publishes one event naming the topics it bumped
+(``tag:posts``, ``path:/blog``). Events carry no data: a browser that hears one
+fetches the affected regions again with its own cookies, so what it is shown is
+what the page view would show that user.
+
+Where the events go depends on the cache (and so on how the app is deployed):
+
+==========  =================================================================
+``memory``  this process only (``flask run``, one worker)
+``sqlite``  one SQLite file beside the cache, which every worker of the machine
+            shares. Each process has one thread that polls the newest event id
+            (one indexed read, every ``poll`` seconds) and wakes its streams:
+            SQLite has no notification, and watching a file's mtime is not
+            portable, while a read of one integer is cheap enough at 4 Hz.
+``redis``   a capped Redis list for replay, plus pub/sub to wake every worker of
+            every machine at once; one listener thread per process.
+==========  =================================================================
+
+Each process keeps the last ``keep`` events it saw, so its streams wait on one
+:class:`threading.Condition` and read from memory. Event ids are
+``"<epoch>.<n>"``: ``n`` counts up in the backend, and ``epoch`` names the log
+(a new memory log or a new file starts a new epoch), so an id from another log
+is recognised as a gap rather than misread.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+import typing as t
+import weakref
+
+logger = logging.getLogger("flask_server_actions")
+
+#: The SQLite event log's file, in ``SERVER_ACTIONS_CACHE_DIR``.
+EVENTS_FILE: t.Final = "live-events.sqlite"
+
+#: Every log of this process, so a shutting-down worker can end all its streams.
+_LOGS: weakref.WeakSet[EventLog] = weakref.WeakSet()
+
+
+def stop_all() -> None:
+    """End every live stream of this process (see :meth:`EventLog.stop`)."""
+    for log in list(_LOGS):
+        log.stop()
+
+
+class Event(t.NamedTuple):
+    """One revalidation: its number, the topics it bumped, the tab that made it."""
+
+    n: int
+    topics: tuple[str, ...]
+    #: The browser tab whose action made it (``X-SA-Live-Client``), if any.
+    origin: str | None
+
+
+class EventLog:
+    """The events of one app, as this process sees them (the memory backend).
+
+    Subclasses change where events are stored and how a process learns of new
+    ones; streams only use :meth:`latest`, :meth:`after` and :meth:`wait`.
+
+    :param keep: events kept for replay (per process, and in the backend).
+    """
+
+    def __init__(self, keep: int = 1000) -> None:
+        self.keep = keep
+        self.epoch = secrets.token_hex(4)
+        self._recent: collections.deque[Event] = collections.deque(maxlen=keep)
+        self._cond = threading.Condition()
+        self._n = 0
+        #: Set when the process shuts down: every stream ends.
+        self.stopping = threading.Event()
+        _LOGS.add(self)
+
+    # -- writing ---------------------------------------------------------------
+
+    def publish(self, topics: t.Iterable[str], origin: str | None = None) -> None:
+        """Record that ``topics`` have a new generation, and wake the streams."""
+        names = tuple(sorted(set(topics)))
+        if names:
+            self._store(names, origin)
+
+    def _store(self, topics: tuple[str, ...], origin: str | None) -> None:
+        with self._cond:
+            self._n += 1
+            self._add(Event(self._n, topics, origin))
+
+    def _add(self, event: Event) -> None:
+        """Keep ``event`` in this process and wake the streams (holding the lock)."""
+        if self._recent and event.n <= self._recent[-1].n:
+            return
+        self._recent.append(event)
+        self._n = max(self._n, event.n)
+        self._cond.notify_all()
+
+    # -- reading ---------------------------------------------------------------
+
+    def latest(self) -> str:
+        """The id of the newest event (``"<epoch>.0"`` before any)."""
+        self._start()
+        return f"{self.epoch}.{self._newest()}"
+
+    def _newest(self) -> int:
+        return self._n
+
+    def parse(self, event_id: str | None) -> int | None:
+        """The number in ``event_id`` if it is from this log, else ``None``."""
+        epoch, _, n = (event_id or "").partition(".")
+        if epoch != self.epoch or not n.isdigit():
+            return None
+        return int(n)
+
+    def after(self, n: int) -> list[Event] | None:
+        """The events after number ``n``, or ``None`` if some are no longer kept."""
+        self._start()
+        with self._cond:
+            found = self._after_locked(n)
+        if found is None:
+            return self._replay(n)
+        return found
+
+    def _after_locked(self, n: int) -> list[Event] | None:
+        if n > self._n:
+            return None  # from the future: another log under the same epoch
+        if n == self._n:
+            return []
+        if not self._recent or self._recent[0].n > n + 1:
+            return None
+        return [e for e in self._recent if e.n > n]
+
+    def _replay(self, n: int) -> list[Event] | None:  # noqa: ARG002 - for subclasses
+        """Events after ``n`` from the backend, when this process no longer has them.
+
+        A log of one process has no backend: what it no longer keeps is gone.
+        """
+        return None
+
+    def wait(self, n: int, timeout: float) -> list[Event] | None:
+        """Block until there are events after ``n`` (or ``timeout``); see :meth:`after`."""
+        self._start()
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._n > n or self.stopping.is_set(), timeout=timeout
+            )
+            found = self._after_locked(n)
+        return found if found is not None else self._replay(n)
+
+    def stop(self) -> None:
+        """End every stream of this process (the worker shuts down)."""
+        self.stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _start(self) -> None:
+        """Start what this process needs to hear other processes' events."""
+
+
+class _Watched(EventLog):
+    """A log shared between processes: one thread per process brings new events in."""
+
+    poll = 0.25
+    #: What the backend raises when it is away (logged, retried).
+    errors: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+
+    def __init__(self, keep: int = 1000) -> None:
+        super().__init__(keep)
+        self._pid: int | None = None
+        self._start_lock = threading.Lock()
+
+    def _start(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._start_lock:
+            if self._pid == os.getpid():
+                return
+            # After a fork the parent's thread is gone: start this process's own.
+            self._pid = os.getpid()
+            self._cond = threading.Condition()
+            self._recent.clear()
+            self._n = self._read_newest()
+            threading.Thread(
+                target=self._watch, name="server-actions-live", daemon=True
+            ).start()
+
+    def _store(self, topics: tuple[str, ...], origin: str | None) -> None:
+        self._start()
+        event = self._append(topics, origin)
+        if event is not None:
+            with self._cond:
+                self._catch_up_locked(event.n)
+
+    def _catch_up_locked(self, newest: int) -> None:
+        if newest <= self._n:
+            return
+        missed = self._read_after(self._n)
+        if missed is None:  # more events than the log keeps: the streams refetch
+            missed = self._read_after(newest - 1) or []
+        for event in missed:
+            self._add(event)
+        self._n = max(self._n, newest)
+        self._cond.notify_all()
+
+    def _replay(self, n: int) -> list[Event] | None:
+        if n > self._read_newest():
+            return None
+        return self._read_after(n)
+
+    def _watch(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                newest = self._wait_for_news()
+            except self.errors as exc:  # the backend is away: try again soon
+                logger.warning("Live events unavailable: %s", exc)
+                self.stopping.wait(1.0)
+                continue
+            if newest is not None and newest > self._n:
+                with self._cond:
+                    self._catch_up_locked(newest)
+
+    # -- what each backend does -------------------------------------------------
+
+    def _append(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
+        raise NotImplementedError
+
+    def _read_newest(self) -> int:
+        raise NotImplementedError
+
+    def _read_after(self, n: int) -> list[Event] | None:
+        raise NotImplementedError
+
+    def _wait_for_news(self) -> int | None:
+        raise NotImplementedError
+
+
+class SqliteEventLog(_Watched):
+    """Events in one SQLite file that every worker of the machine shares."""
+
+    def __init__(self, path: str, keep: int = 1000) -> None:
+        super().__init__(keep)
+        self.path = path
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        self._local = threading.local()
+        db = self._db()
+        with db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS events (n INTEGER PRIMARY KEY"
+                " AUTOINCREMENT, topics TEXT NOT NULL, origin TEXT)"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)"
+            )
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('epoch', ?)", (self.epoch,))
+        row = db.execute("SELECT v FROM meta WHERE k = 'epoch'").fetchone()
+        self.epoch = str(row[0])
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
+            db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            # As the cache's own file: no fsync per event. A crash may lose the
+            # newest events, and a page that missed one refetches on its gap.
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db, self._local.pid = db, os.getpid()
+        return db
+
+    def _append(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
+        db = self._db()
+        try:
+            # One transaction (autocommit would make the insert and the trim two).
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = db.execute(
+                    "INSERT INTO events (topics, origin) VALUES (?, ?)",
+                    (" ".join(topics), origin),
+                )
+                n = int(cur.lastrowid or 0)
+                db.execute("DELETE FROM events WHERE n <= ?", (n - self.keep,))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # Like a generation bump the cache could not store: logged, and the
+            # browsers see the change on their next load.
+            logger.warning("Live event not published: %s", exc)
+            return None
+        return Event(n, topics, origin)
+
+    def _read_newest(self) -> int:
+        row = self._db().execute("SELECT max(n) FROM events").fetchone()
+        if row[0] is None:
+            # An empty table still remembers its last number.
+            seq = (
+                self._db()
+                .execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+                .fetchone()
+            )
+            return int(seq[0]) if seq else 0
+        return int(row[0])
+
+    def _read_after(self, n: int) -> list[Event] | None:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT n, topics, origin FROM events WHERE n > ? ORDER BY n", (n,)
+            )
+            .fetchall()
+        )
+        if rows and rows[0][0] != n + 1:
+            return None
+        return [Event(int(r[0]), tuple(r[1].split()), r[2]) for r in rows]
+
+    def _wait_for_news(self) -> int | None:
+        self.stopping.wait(self.poll)
+        return self._read_newest()
+
+
+class RedisEventLog(_Watched):
+    """Events in a capped Redis list, announced on a pub/sub channel."""
+
+    def __init__(
+        self,
+        client: t.Any,
+        prefix: str = "sa:",
+        keep: int = 1000,
+        errors: tuple[type[Exception], ...] = (OSError,),
+    ) -> None:
+        super().__init__(keep)
+        self.errors = errors
+        self.client = client
+        self.prefix = f"{prefix}live:"
+        self._pubsub: t.Any = None
+        try:
+            self.client.set(f"{self.prefix}epoch", self.epoch, nx=True)
+            found = self.client.get(f"{self.prefix}epoch")
+            if found is not None:
+                self.epoch = found.decode() if isinstance(found, bytes) else str(found)
+        except self.errors as exc:  # Redis is away at start: the site still starts
+            logger.warning("Live events: Redis unavailable at start: %s", exc)
+
+    def _append(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
+        try:
+            n = int(self.client.incr(f"{self.prefix}n"))
+            record = json.dumps([n, topics, origin], separators=(",", ":"))
+            pipe = self.client.pipeline()
+            pipe.rpush(f"{self.prefix}log", record)
+            pipe.ltrim(f"{self.prefix}log", -self.keep, -1)
+            pipe.publish(f"{self.prefix}news", str(n))
+            pipe.execute()
+        except self.errors as exc:
+            logger.warning("Live event not published: %s", exc)
+            return None
+        return Event(n, topics, origin)
+
+    def _read_newest(self) -> int:
+        try:
+            found = self.client.get(f"{self.prefix}n")
+        except self.errors as exc:
+            logger.warning("Live events: Redis unavailable: %s", exc)
+            return self._n
+        return int(found or 0)
+
+    def _read_after(self, n: int) -> list[Event] | None:
+        try:
+            # Only the tail this reader lacks, not the whole list, per event.
+            missing = self._read_newest() - n
+            if missing <= 0:
+                return []
+            records = self.client.lrange(
+                f"{self.prefix}log", -min(missing, self.keep), -1
+            )
+        except self.errors as exc:
+            logger.warning("Live events: Redis unavailable: %s", exc)
+            return None
+        events = []
+        for record in records:
+            number, topics, origin = json.loads(record)
+            if number > n:
+                events.append(Event(int(number), tuple(topics), origin))
+        if events and events[0].n != n + 1:
+            return None
+        return events
+
+    def _wait_for_news(self) -> int | None:
+        if self._pubsub is None:
+            self._pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            self._pubsub.subscribe(f"{self.prefix}news")
+            # Anything published while we were not listening.
+            return self._read_newest()
+        try:
+            message = self._pubsub.get_message(timeout=1.0)
+        except Exception:
+            self._pubsub = None
+            raise
+        if message is None:
+            return None
+        return int(message["data"])
+
+
+def create_event_log(
+    kind: str,
+    *,
+    directory: str | None = None,
+    redis_url: str | None = None,
+    prefix: str = "sa:",
+    keep: int = 1000,
+) -> EventLog:
+    """The event log that goes with the cache ``kind`` (see the module docs)."""
+    if kind == "redis":
+        # redis is an optional dependency (the "redis" extra).
+        import redis
+
+        if not redis_url:
+            raise RuntimeError("A Redis event log needs SERVER_ACTIONS_REDIS_URL.")
+        client = redis.Redis.from_url(
+            redis_url, socket_connect_timeout=1, socket_timeout=5
+        )
+        return RedisEventLog(
+            client, prefix, keep, errors=(redis.exceptions.RedisError, OSError)
+        )
+    if kind == "sqlite":
+        if not directory:
+            raise ValueError("An SQLite event log needs a directory.")
+        return SqliteEventLog(os.path.join(directory, EVENTS_FILE), keep)
+    return EventLog(keep)

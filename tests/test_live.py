@@ -1,0 +1,450 @@
+"""Live regions: markup, events after commit, ETag/304, the stream, the event logs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+
+import pytest
+import redis as redis_lib
+from flask import Blueprint
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+from flask_server_actions import ActionState
+from flask_server_actions import ServerActions
+from flask_server_actions import action
+from flask_server_actions import allow
+from flask_server_actions import lazy
+from flask_server_actions import render_page
+from flask_server_actions import revalidate_tag
+from flask_server_actions.appstate import app_state
+from flask_server_actions.events import EventLog
+from flask_server_actions.events import RedisEventLog
+from flask_server_actions.events import SqliteEventLog
+
+from .services import unavailable_service
+
+HTMX = {"HX-Request": "true", "HX-Target": "form#live-add-post"}
+REGION = {"HX-Request": "true", "HX-Target": "div#post-list"}
+
+
+class PostForm(FlaskForm):
+    title = StringField("Title")
+
+
+@pytest.fixture
+def app(app):
+    app.config["WTF_CSRF_ENABLED"] = False
+    posts: list[str] = []
+    seen: dict[str, list[str]] = {"at_commit": [], "in_action": []}
+    bp = Blueprint("live", __name__)
+
+    @bp.get("/live")
+    def index():
+        return render_page("live.html", posts=lazy(lambda: list(posts)))
+
+    @action(bp, page=index, form=PostForm, allow=allow.public)
+    def add_post(form):
+        posts.append(form.title.data)
+        revalidate_tag("posts", "counts")
+        seen["in_action"].append(app_state().events.latest())
+        return ActionState.success("Added.")
+
+    @contextlib.contextmanager
+    def transaction():
+        yield
+        seen["at_commit"].append(app_state().events.latest())
+
+    app.seen = seen
+    ServerActions(app, transaction=transaction)
+    app.register_blueprint(bp)
+    return app
+
+
+def add(client, title, headers=HTMX):
+    return client.post(
+        "/actions/add-post", data={"title": title, "_sa_page": "/live"}, headers=headers
+    )
+
+
+def events(app):
+    return app.extensions["server_actions"].events
+
+
+def test_live_region_names_its_topics_validator_and_start(client, app):
+    html = client.get("/live").text
+    log = events(app)
+    assert (
+        '<div id="post-list" data-sa-region data-sa-tags="posts"'
+        ' data-sa-live="tag:posts path:/live" data-sa-etag="'
+    ) in html
+    assert f'data-sa-live-since="{log.epoch}.0"' in html
+    # live="counts": only that tag's events refresh it.
+    assert 'data-sa-live="tag:counts"' in html
+    # A region that is not live says nothing of it.
+    assert '<div id="clock" data-sa-region data-sa-tags="time">' in html
+
+
+def test_page_with_live_regions_can_load_the_live_script(client):
+    html = client.get("/live").text
+    # The toolkit's script loads server-actions-live.min.js from beside itself
+    # where [data-sa-live] is, and opens the stream at data-sa-live-url.
+    assert 'src="/_server_actions/server-actions.min.js"' in html
+    assert "data-sa-live=" in html
+    assert 'data-sa-live-url="/_server_actions/live"' in html
+    with client.get("/_server_actions/server-actions-live.min.js") as script:
+        assert script.status_code == 200
+
+
+def test_region_get_has_an_etag_and_answers_304_when_unchanged(client):
+    first = client.get("/live", headers=REGION)
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert f'data-sa-etag="{etag.replace(chr(34), "&#34;")}"' in first.text
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    again = client.get("/live", headers={**REGION, "If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    assert again.headers["ETag"] == etag
+
+
+def test_region_get_answers_200_after_a_revalidation(client):
+    etag = client.get("/live", headers=REGION).headers["ETag"]
+    add(client, "hello")
+    after = client.get("/live", headers={**REGION, "If-None-Match": etag})
+    assert after.status_code == 200
+    assert "<li>hello</li>" in after.text
+    assert after.headers["ETag"] != etag
+
+
+def test_etag_differs_between_visitors(app):
+    one, two = app.test_client(), app.test_client()
+    for c in (one, two):  # a session of their own (a cart, a to-do list)
+        with c.session_transaction() as session:
+            session["csrf_token"] = os.urandom(8).hex()
+    assert (
+        one.get("/live", headers=REGION).headers["ETag"]
+        != two.get("/live", headers=REGION).headers["ETag"]
+    )
+
+
+def test_events_are_published_after_the_transaction(client, app):
+    log = events(app)
+    before = log.latest()
+    add(client, "hello")
+    # Inside the action (and at the end of the transaction) nothing was published.
+    assert app.seen["in_action"] == [before]
+    assert app.seen["at_commit"] == [before]
+    n = log.parse(before)
+    found = log.after(n)
+    assert [tuple(e.topics) for e in found] == [("tag:counts", "tag:posts")]
+    assert found[0].origin is None
+
+
+def test_event_names_the_tab_that_made_it(client, app):
+    log = events(app)
+    n = log.parse(log.latest())
+    add(client, "hello", headers={**HTMX, "X-SA-Live-Client": "tab-1234abcd"})
+    add(client, "again", headers={**HTMX, "X-SA-Live-Client": "<script>"})
+    assert [e.origin for e in log.after(n)] == ["tab-1234abcd", None]
+
+
+def test_morph_region_swaps_out_of_band_by_morphing(client):
+    html = add(client, "hello").text
+    assert 'id="post-count"' in html
+    assert 'hx-swap-oob="outerMorph">1</span>' in html
+    assert 'data-sa-live="tag:posts path:/live" data-sa-etag' in html
+    assert 'hx-swap-oob="outerHTML"><ul><li>hello</li>' in html
+
+
+# -- the stream ----------------------------------------------------------------
+
+
+def read_stream(client, query, *, during=None, headers=None):
+    """The stream's messages until its time limit ends it (``during`` runs meanwhile)."""
+    if during is not None:
+        threading.Timer(0.2, during).start()
+    response = client.get(f"/_server_actions/live?{query}", headers=headers or {})
+    assert response.status_code == 200, response.text
+    messages = []
+    for block in response.text.split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if ": " in line
+        )
+        if "event" in fields:
+            messages.append(fields)
+    # First the heartbeat's interval, so the browser knows when to give up on it.
+    assert messages[0]["event"] == "hello"
+    return response, messages[1:]
+
+
+live_config = pytest.mark.app_config(
+    SERVER_ACTIONS_LIVE_TIME_LIMIT=1, SERVER_ACTIONS_LIVE_HEARTBEAT=0.3
+)
+
+
+@live_config
+def test_stream_sends_only_the_topics_asked_for(app, client):
+    log = events(app)
+
+    def publish():
+        log.publish(["tag:other"])
+        log.publish(["tag:posts", "tag:secret"], "tab-1234abcd")
+
+    response, messages = read_stream(
+        client, "topics=tag:posts+path:/live", during=publish
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.mimetype == "text/event-stream"
+    bumps = [m for m in messages if m["event"] == "bump"]
+    assert bumps == [
+        {
+            "id": f"{log.epoch}.2",
+            "event": "bump",
+            "data": json.dumps(
+                {"t": ["tag:posts"], "o": "tab-1234abcd"}, separators=(",", ":")
+            ),
+        }
+    ]
+    assert any(m["event"] == "hb" for m in messages)
+    # The time limit: the browser reconnects at once, resuming from the last id.
+    assert messages[-1] == {"id": f"{log.epoch}.2", "event": "reconnect", "data": ""}
+
+
+@live_config
+def test_stream_resumes_after_the_last_id(app, client):
+    log = events(app)
+    log.publish(["tag:posts"])
+    last = log.latest()
+    log.publish(["tag:posts"])
+    log.publish(["tag:other"])
+    _, messages = read_stream(client, f"topics=tag:posts&last={last}")
+    assert messages[0] == {
+        "id": f"{log.epoch}.2",
+        "event": "bump",
+        "data": '{"t":["tag:posts"],"o":null}',
+    }
+    assert not [m for m in messages if m["event"] == "refetch"]
+
+
+@live_config
+def test_stream_resumes_from_last_event_id_header(app, client):
+    log = events(app)
+    last = log.latest()
+    log.publish(["tag:posts"])
+    _, messages = read_stream(
+        client, "topics=tag:posts", headers={"Last-Event-ID": last}
+    )
+    assert messages[0]["event"] == "bump"
+
+
+@pytest.mark.app_config(
+    SERVER_ACTIONS_LIVE_TIME_LIMIT=1,
+    SERVER_ACTIONS_LIVE_HEARTBEAT=0.3,
+    SERVER_ACTIONS_LIVE_REPLAY=2,
+)
+def test_stream_says_refetch_when_it_cannot_replay(app, client):
+    log = events(app)
+    last = log.latest()
+    for _ in range(3):
+        log.publish(["tag:posts"])
+    _, messages = read_stream(client, f"topics=tag:posts&last={last}")
+    assert messages[0] == {"id": f"{log.epoch}.3", "event": "refetch", "data": ""}
+    assert not [m for m in messages if m["event"] == "bump"]
+
+
+@live_config
+def test_stream_says_refetch_for_an_id_of_another_log(client):
+    _, messages = read_stream(client, "topics=tag:posts&last=feedface.12")
+    assert messages[0]["event"] == "refetch"
+
+
+@pytest.mark.app_config(
+    SERVER_ACTIONS_LIVE_PER_PROCESS=1, SERVER_ACTIONS_LIVE_TIME_LIMIT=2
+)
+def test_stream_over_the_process_cap_is_refused(app):
+    first = app.test_client().get("/_server_actions/live?topics=tag:x", buffered=False)
+    try:
+        second = app.test_client().get("/_server_actions/live?topics=tag:x")
+        assert second.status_code == 429
+        assert second.headers["Retry-After"]
+    finally:
+        first.close()
+    third = app.test_client().get("/_server_actions/live?topics=tag:x", buffered=False)
+    assert third.status_code == 200
+    third.close()
+
+
+@pytest.mark.app_config(
+    SERVER_ACTIONS_LIVE_PER_USER=2,
+    SERVER_ACTIONS_LIVE_TIME_LIMIT=2,
+    # Reports' streams are counted apart: none allowed does not stop live ones.
+    SERVER_ACTIONS_STREAMS_PER_PROCESS=1,
+)
+def test_stream_over_the_user_cap_is_refused(client):
+    opened = [
+        client.get("/_server_actions/live?topics=tag:x", buffered=False)
+        for _ in range(2)
+    ]
+    try:
+        assert [r.status_code for r in opened] == [200, 200]
+        assert client.get("/_server_actions/live").status_code == 429
+    finally:
+        for response in opened:
+            response.close()
+
+
+@live_config
+def test_stream_ends_when_the_process_stops(app, client):
+    log = events(app)
+    started = time.monotonic()
+    _, messages = read_stream(client, "topics=tag:x", during=log.stop)
+    assert time.monotonic() - started < 0.9
+    assert messages[-1]["event"] == "reconnect"
+
+
+# -- event logs shared between processes -----------------------------------------
+
+
+def wait_for(log, n, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    found = []
+    while time.monotonic() < deadline:
+        found = log.wait(n, 0.2) or []
+        if found:
+            return found
+    return found
+
+
+def test_memory_log_keeps_the_last_events():
+    log = EventLog(keep=2)
+    for topic in ("tag:a", "tag:b", "tag:c"):
+        log.publish([topic])
+    assert [e.topics for e in log.after(1)] == [("tag:b",), ("tag:c",)]
+    assert log.after(0) is None  # the first one is gone
+    assert log.after(3) == []
+    assert log.after(4) is None  # not from this log
+
+
+def test_sqlite_log_is_shared_by_two_logs_on_one_file(tmp_path):
+    path = str(tmp_path / "events.sqlite")
+    writer, reader = SqliteEventLog(path), SqliteEventLog(path)
+    assert writer.epoch == reader.epoch
+    n = reader.parse(reader.latest())
+    writer.publish(["tag:posts"], "tab-1234abcd")
+    found = wait_for(reader, n)
+    assert [(e.topics, e.origin) for e in found] == [(("tag:posts",), "tab-1234abcd")]
+    reader.stop()
+    writer.stop()
+
+
+def test_sqlite_log_replays_from_the_file(tmp_path):
+    path = str(tmp_path / "events.sqlite")
+    first = SqliteEventLog(path, keep=3)
+    for topic in ("tag:a", "tag:b", "tag:c", "tag:d"):
+        first.publish([topic])
+    later = SqliteEventLog(path, keep=3)
+    assert [e.topics for e in later.after(1)] == [("tag:b",), ("tag:c",), ("tag:d",)]
+    assert later.after(0) is None
+    first.stop()
+    later.stop()
+
+
+def redis_or_skip():
+    client = redis_lib.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        client.ping()
+    except redis_lib.exceptions.ConnectionError:
+        unavailable_service("Redis is not reachable at 127.0.0.1:6379")
+    return client
+
+
+def test_redis_log_is_shared_by_two_logs(request):
+    redis = redis_or_skip()
+    prefix = f"test-live-{os.urandom(4).hex()}:"
+    request.addfinalizer(lambda: [redis.delete(k) for k in redis.keys(f"{prefix}*")])
+    writer = RedisEventLog(redis, prefix)
+    reader = RedisEventLog(redis, prefix)
+    assert writer.epoch == reader.epoch
+    n = reader.parse(reader.latest())
+    time.sleep(0.3)  # the reader's listener subscribes
+    writer.publish(["tag:posts"])
+    found = wait_for(reader, n)
+    assert [e.topics for e in found] == [("tag:posts",)]
+    # A third process that starts later replays from the list.
+    late = RedisEventLog(redis, prefix)
+    assert [e.topics for e in late.after(n)] == [("tag:posts",)]
+    for log in (writer, reader, late):
+        log.stop()
+
+
+@pytest.mark.app_config(
+    SERVER_ACTIONS_LIVE_PER_USER=1, SERVER_ACTIONS_LIVE_TIME_LIMIT=2
+)
+def test_visitors_behind_one_address_each_have_their_own_cap(app):
+    visitors = [app.test_client() for _ in range(2)]
+    for visitor in visitors:
+        with visitor.session_transaction() as session:
+            session["csrf_token"] = os.urandom(8).hex()
+    opened = [
+        v.get("/_server_actions/live?topics=tag:x", buffered=False) for v in visitors
+    ]
+    try:
+        assert [r.status_code for r in opened] == [200, 200]
+        again = visitors[0].get("/_server_actions/live?topics=tag:x")
+        assert again.status_code == 429
+    finally:
+        for response in opened:
+            response.close()
+
+
+def test_regions_in_an_answer_are_rendered_after_its_event(client, app):
+    # The tab that acted knows from this that its answer shows the change:
+    # it refetches none of these regions when the event reaches it.
+    html = add(client, "hello").text
+    latest = events(app).latest()
+    assert html.count(f'data-sa-live-since="{latest}"') == 2
+
+
+def test_etag_follows_the_live_tags_too(app, client):
+    # "stock-note" has no tags of its own, only live="stock".
+    headers = {"HX-Request": "true", "HX-Target": "span#stock-note"}
+    etag = client.get("/live", headers=headers).headers["ETag"]
+    assert client.get("/live", headers=headers).headers["ETag"] == etag
+    with app.test_request_context("/"):
+        revalidate_tag("stock")
+    assert client.get("/live", headers=headers).headers["ETag"] != etag
+
+
+@pytest.mark.app_config(
+    SERVER_ACTIONS_LIVE_PER_USER=1,
+    SERVER_ACTIONS_LIVE_PER_ADDRESS=2,
+    SERVER_ACTIONS_LIVE_TIME_LIMIT=2,
+)
+def test_new_sessions_do_not_get_around_the_cap_of_an_address(app):
+    """A visitor's session is one page load away: an address has a cap too."""
+    visitors = [app.test_client() for _ in range(3)]
+    for visitor in visitors:
+        with visitor.session_transaction() as session:
+            session["csrf_token"] = os.urandom(8).hex()
+    opened = [
+        v.get("/_server_actions/live?topics=tag:x", buffered=False)
+        for v in visitors[:2]
+    ]
+    try:
+        assert [r.status_code for r in opened] == [200, 200]
+        third = visitors[2].get("/_server_actions/live?topics=tag:x")
+        assert third.status_code == 429
+    finally:
+        for response in opened:
+            response.close()
+    # Closed streams give their places back, the address's included.
+    again = visitors[2].get("/_server_actions/live?topics=tag:x", buffered=False)
+    try:
+        assert again.status_code == 200
+    finally:
+        again.close()
