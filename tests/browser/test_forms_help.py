@@ -21,6 +21,7 @@ from flask_server_actions.uploads import remove_upload
 from .helpers import assert_no_axe_violations
 from .helpers import focused_id
 from .helpers import is_check
+from .helpers import scripts_settled
 from .helpers import submit_and_status
 from .helpers import unique
 from .test_profile_page import EMAIL as GRACE
@@ -284,6 +285,8 @@ def todo_rows(site, text: str) -> int:
 
 
 def add_todo(page, text: str) -> None:
+    # The outbox keeps a submission only once its script runs, a moment after load.
+    scripts_settled(page)
     page.get_by_label("New to-do").fill(text)
     page.get_by_role("button", name="Add").click()
 
