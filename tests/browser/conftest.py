@@ -15,6 +15,7 @@ from app.models import db
 from tests.services import unavailable_service
 
 from .helpers import remember_js
+from .helpers import scripts_settled
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags that keep Chromium off the network and quiet in a sandboxed machine.
@@ -153,6 +154,16 @@ def page(browser, site, js):
     remember_js(context, js)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    goto = page.goto
+
+    def goto_settled(url: str, **kwargs):
+        # A person reads the page before using it; a test acts at once, so it
+        # waits the moment the toolkit's optional scripts take to start.
+        response = goto(url, **kwargs)
+        scripts_settled(page)
+        return response
+
+    page.goto = goto_settled
     errors: list[str] = []
     page.on(
         "pageerror",
