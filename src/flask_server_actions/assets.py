@@ -7,9 +7,9 @@ import typing as t
 
 from flask import get_flashed_messages
 from flask import url_for
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from .csrf import form_token
 from .exchange import current_exchange
 from .live import live_url
 from .submissions import outbox_owner
@@ -117,8 +117,9 @@ def csrf_headers() -> Markup:
 
     htmx 4 does not inherit attributes unless told, hence ``:inherited``.
     """
-    settings = current_exchange().settings
+    exchange = current_exchange()
+    settings = exchange.settings
     return Markup('hx-headers:inherited="%s" data-sa-owner="%s"') % (
-        json.dumps({settings.csrf_header: generate_csrf()}),
+        json.dumps({settings.csrf_header: form_token(exchange)}),
         outbox_owner(settings.csrf_field),
     )

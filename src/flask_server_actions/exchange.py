@@ -176,6 +176,8 @@ class Exchange:
         self.page_for_action = False
         #: The hidden fields every form of this answer carries alike (token, page).
         self.common_fields: Markup | None = None
+        #: The signed CSRF token of this answer's forms (``csrf.form_token``).
+        self.csrf_token: str | None = None
 
     @cached_property
     def mode(self) -> ResponseMode:

@@ -14,11 +14,11 @@ import functools
 import json
 import typing as t
 
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from markupsafe import escape
 from wtforms.widgets import ListWidget
 
+from .csrf import form_token
 from .exchange import Exchange
 from .fields import FORM_FIELD
 from .fields import KEY_FIELD
@@ -307,7 +307,7 @@ def hidden_fields(
     if common is None:
         # The same in every form of the page: written once per answer.
         common = exchange.common_fields = (
-            _HIDDEN % (exchange.settings.csrf_field, generate_csrf())
+            _HIDDEN % (exchange.settings.csrf_field, form_token(exchange))
         ) + (_HIDDEN % (PAGE_FIELD, exchange.page_path))
     fields = {
         FORM_FIELD: form_id,
