@@ -25,6 +25,7 @@ from .fields import KEY_FIELD
 from .fields import PAGE_FIELD
 from .fields import VALIDATE_HEADER
 from .formdata import NOT_INPUTS
+from .inputs import render_input
 from .submissions import new_key
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -394,7 +395,7 @@ def field(
         if error_id
         else _EMPTY
     )
-    widget = Markup(bound(**input_attrs))
+    widget = render_input(bound, input_attrs)
     classes = "sa-field" + (" sa-field--invalid" if errors else "")
     if kind in _CHECKABLE:
         return _CHECKABLE_FIELD % (
