@@ -269,6 +269,7 @@ class SqliteEventLog(_Watched):
             # As the cache's own file: no fsync per event. A crash may lose the
             # newest events, and a page that missed one refetches on its gap.
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA cache_size=-256")  # as the stores': a few rows read
             self._local.db, self._local.pid = db, os.getpid()
         return db
 

@@ -28,6 +28,8 @@ from collections import OrderedDict
 
 #: Seconds between two sweeps of expired entries.
 _SWEEP_EVERY: t.Final = 60.0
+#: Each SQLite connection's page cache (KiB).
+_PAGE_CACHE_KIB: t.Final = 256
 
 
 class Store(t.Protocol):
@@ -193,6 +195,10 @@ class SqliteStore:
             )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            # SQLite's default page cache (2 MiB per connection, and there is
+            # one per worker thread) buys nothing for single-key reads and
+            # writes of a file the OS keeps cached anyway.
+            connection.execute(f"PRAGMA cache_size=-{_PAGE_CACHE_KIB}")
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY,"
                 " value BLOB, expires REAL NOT NULL) WITHOUT ROWID"
