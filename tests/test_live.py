@@ -345,10 +345,17 @@ def test_sqlite_log_is_shared_by_two_logs_on_one_file(tmp_path):
 def test_sqlite_log_replays_from_the_file(tmp_path):
     path = str(tmp_path / "events.sqlite")
     first = SqliteEventLog(path, keep=3)
-    for topic in ("tag:a", "tag:b", "tag:c", "tag:d"):
-        first.publish([topic])
+    # The oldest events are dropped at every 64th, down to the last ``keep``.
+    for n in range(1, 71):
+        first.publish([f"tag:t{n}"])
     later = SqliteEventLog(path, keep=3)
-    assert [e.topics for e in later.after(1)] == [("tag:b",), ("tag:c",), ("tag:d",)]
+    assert [e.topics for e in later.after(67)] == [
+        ("tag:t68",),
+        ("tag:t69",),
+        ("tag:t70",),
+    ]
+    assert [e.n for e in later.after(61)] == list(range(62, 71))
+    assert later.after(60) is None
     assert later.after(0) is None
     first.stop()
     later.stop()

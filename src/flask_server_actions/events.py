@@ -42,6 +42,9 @@ logger = logging.getLogger("flask_server_actions")
 #: The SQLite event log's file, in ``SERVER_ACTIONS_CACHE_DIR``.
 EVENTS_FILE: t.Final = "live-events.sqlite"
 
+#: The SQLite log drops its oldest events at every this many new ones.
+_TRIM_EVERY: t.Final = 64
+
 #: Every log of this process, so a shutting-down worker can end all its streams.
 _LOGS: weakref.WeakSet[EventLog] = weakref.WeakSet()
 
@@ -67,7 +70,8 @@ class EventLog:
     Subclasses change where events are stored and how a process learns of new
     ones; streams only use :meth:`latest`, :meth:`after` and :meth:`wait`.
 
-    :param keep: events kept for replay (per process, and in the backend).
+    :param keep: events kept for replay (per process, and in the backend; the
+        SQLite file holds up to 64 more between two trims).
     """
 
     def __init__(self, keep: int = 1000) -> None:
@@ -276,19 +280,15 @@ class SqliteEventLog(_Watched):
     def _append(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
         db = self._db()
         try:
-            # One transaction (autocommit would make the insert and the trim two).
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = db.execute(
-                    "INSERT INTO events (topics, origin) VALUES (?, ?)",
-                    (" ".join(topics), origin),
-                )
-                n = int(cur.lastrowid or 0)
+            # One statement, one commit: an action's publish is one write.
+            cur = db.execute(
+                "INSERT INTO events (topics, origin) VALUES (?, ?)",
+                (" ".join(topics), origin),
+            )
+            n = int(cur.lastrowid or 0)
+            if n % _TRIM_EVERY == 0:
+                # The log keeps between ``keep`` and ``keep + _TRIM_EVERY`` events.
                 db.execute("DELETE FROM events WHERE n <= ?", (n - self.keep,))
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
         except sqlite3.Error as exc:
             # Like a generation bump the cache could not store: logged, and the
             # browsers see the change on their next load.
