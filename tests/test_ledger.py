@@ -223,3 +223,43 @@ def test_an_unwritable_ledger_stops_the_app_at_start(tmp_path):
     app.config.update(SERVER_ACTIONS_LEDGER_PATH=str(blocker / "ledger.sqlite"))
     with pytest.raises(RuntimeError, match="SERVER_ACTIONS_LEDGER_PATH"):
         ServerActions(app)
+
+
+def test_a_redis_claim_is_one_command_with_its_expiry(tmp_path):
+    """cachelib's ``add`` is SETNX, then EXPIRE: a worker killed between the two
+    would leave a claim that never expires. The toolkit's is one SET NX EX."""
+    redis_or_skip()
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    prefix = f"sa-test-{uuid.uuid4().hex}:"
+    app = make_app(
+        tmp_path,
+        [],
+        SERVER_ACTIONS_CACHE="redis",
+        SERVER_ACTIONS_REDIS_URL=REDIS_URL,
+        SERVER_ACTIONS_CACHE_PREFIX=prefix,
+    )
+    try:
+        with app.app_context():
+            backend = current_cache().backend
+            sent: list[str] = []
+            connection = backend._write_client
+            execute = connection.execute_command
+
+            def record(*args, **options):
+                sent.append(str(args[0]).upper())
+                return execute(*args, **options)
+
+            connection.execute_command = record
+            assert backend.add("claim", "pending", timeout=60) is True
+            assert backend.add("claim", "other", timeout=60) is False
+            assert sent == ["SET", "SET"]
+            assert 0 < client.ttl(prefix + "claim") <= 60
+            assert backend.get("claim") == "pending"  # cachelib reads it back
+            assert backend.add("forever", {"ok": True}, timeout=0) is True
+            assert client.ttl(prefix + "forever") == -1
+            assert backend.get("forever") == {"ok": True}
+    finally:
+        for key in client.scan_iter(match=prefix + "*"):
+            client.delete(key)

@@ -229,12 +229,32 @@ def _redis_cache(url: str, key_prefix: str, default_timeout: int) -> ActionCache
     # redis is an optional dependency (the "redis" extra): imported only when asked for.
     import redis
     from cachelib import RedisCache
+    from cachelib.serializers import RedisSerializer
 
-    backend = RedisCache(
-        # Short timeouts: a Redis that has gone away must not hang requests.
-        host=redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1),
-        key_prefix=key_prefix,
-        default_timeout=default_timeout,
+    # Short timeouts: a Redis that has gone away must not hang requests.
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    serializer = RedisSerializer()
+
+    class AtomicAddRedisCache(RedisCache):
+        """cachelib's, with ``add`` as one ``SET … NX EX`` (one round trip).
+
+        cachelib sends ``SETNX``, then ``EXPIRE``: a worker killed between the
+        two would leave a submission key's claim that never expires.
+        """
+
+        def add(self, key: str, value: t.Any, timeout: t.Any = None) -> bool:
+            seconds = default_timeout if timeout is None else int(timeout)
+            return bool(
+                client.set(
+                    key_prefix + key,
+                    serializer.dumps(value),
+                    nx=True,
+                    ex=seconds if seconds > 0 else None,
+                )
+            )
+
+    backend = AtomicAddRedisCache(
+        host=client, key_prefix=key_prefix, default_timeout=default_timeout
     )
     return ActionCache(
         backend,
