@@ -389,6 +389,94 @@ def test_redis_log_is_shared_by_two_logs(request):
         log.stop()
 
 
+def commands_of(client) -> list[str]:
+    """The names of the commands ``client`` sends from now on."""
+    sent: list[str] = []
+    execute = client.execute_command
+
+    def record(*args, **options):
+        sent.append(str(args[0]).upper())
+        return execute(*args, **options)
+
+    client.execute_command = record
+    return sent
+
+
+def test_a_redis_event_is_one_round_trip_and_listeners_read_nothing(request):
+    redis_or_skip()
+    prefix = f"test-live-{os.urandom(4).hex()}:"
+    url = "redis://127.0.0.1:6379/0"
+    cleanup = redis_lib.Redis.from_url(url)
+    request.addfinalizer(
+        lambda: [cleanup.delete(k) for k in cleanup.keys(f"{prefix}*")]
+    )
+    writer = RedisEventLog(redis_lib.Redis.from_url(url), prefix)
+    reader = RedisEventLog(redis_lib.Redis.from_url(url), prefix)
+    n = reader.parse(reader.latest())
+    time.sleep(0.3)  # the reader's listener subscribes
+    writer.publish(["tag:warm"])  # loads the script into Redis
+    assert [e.topics for e in wait_for(reader, n)] == [("tag:warm",)]
+    written, read = commands_of(writer.client), commands_of(reader.client)
+    writer.publish(["tag:posts"], "tab-1234abcd")
+    writer.publish(["path:/blog", "tag:posts"])
+    found = []
+    deadline = time.monotonic() + 3
+    while len(found) < 2 and time.monotonic() < deadline:
+        found = reader.after(n + 1) or []
+        time.sleep(0.02)
+    assert [(e.topics, e.origin) for e in found] == [
+        (("tag:posts",), "tab-1234abcd"),
+        (("path:/blog", "tag:posts"), None),
+    ]
+    assert written == ["EVALSHA", "EVALSHA"]
+    assert read == []  # the announcements carried the events
+    # A later process still replays them from the list.
+    late = RedisEventLog(redis_lib.Redis.from_url(url), prefix)
+    assert [e.topics for e in late.after(n)] == [
+        ("tag:warm",),
+        ("tag:posts",),
+        ("path:/blog", "tag:posts"),
+    ]
+    for log in (writer, reader, late):
+        log.stop()
+
+
+def test_a_number_announced_by_an_older_worker_is_read_from_the_list(request):
+    redis = redis_or_skip()
+    prefix = f"test-live-{os.urandom(4).hex()}:"
+    request.addfinalizer(lambda: [redis.delete(k) for k in redis.keys(f"{prefix}*")])
+    reader = RedisEventLog(redis, prefix)
+    n = reader.parse(reader.latest())
+    time.sleep(0.3)
+    # What a worker of the previous release wrote: the record, then the number.
+    redis.incr(f"{prefix}live:n")
+    redis.rpush(f"{prefix}live:log", f'[{n + 1},["tag:old"],null]')
+    redis.publish(f"{prefix}live:news", str(n + 1))
+    assert [e.topics for e in wait_for(reader, n)] == [("tag:old",)]
+    reader.stop()
+
+
+def test_a_sqlite_log_reads_nothing_after_its_own_next_event(tmp_path):
+    path = str(tmp_path / "events.sqlite")
+    log = SqliteEventLog(path)
+    log.publish(["tag:first"])  # starts the log's thread, reads the newest
+    reads: list[str] = []
+    read_after = log._read_after
+    log._read_after = lambda n: reads.append(n) or read_after(n)
+    log.publish(["tag:second"])
+    log.publish(["tag:third"])
+    assert reads == []
+    assert [e.topics for e in log.after(1)] == [("tag:second",), ("tag:third",)]
+    # Another process's event in between: then it reads what it lacks.
+    other = SqliteEventLog(path)
+    other.publish(["tag:elsewhere"])
+    log.publish(["tag:fourth"])
+    assert reads == [3]  # by this publish, or by the log's own thread before it
+    assert [e.topics for e in log.after(3)] == [("tag:elsewhere",), ("tag:fourth",)]
+    log.stop()
+    other.stop()
+
+
 @pytest.mark.app_config(
     SERVER_ACTIONS_LIVE_PER_USER=1, SERVER_ACTIONS_LIVE_TIME_LIMIT=2
 )

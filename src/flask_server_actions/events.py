@@ -199,13 +199,21 @@ class _Watched(EventLog):
         event = self._append(topics, origin)
         if event is not None:
             with self._cond:
-                self._catch_up_locked(event.n)
+                self._take_locked(event)
+
+    def _take_locked(self, event: Event) -> None:
+        """Keep ``event``; read what came before it only if this process lacks it."""
+        if event.n == self._n + 1:
+            self._add(event)  # the next one: nothing to read
+        else:
+            self._catch_up_locked(event.n)
 
     def _catch_up_locked(self, newest: int) -> None:
         if newest <= self._n:
             return
         missed = self._read_after(self._n)
         if missed is None:  # more events than the log keeps: the streams refetch
+            self._recent.clear()  # what is kept must have no holes
             missed = self._read_after(newest - 1) or []
         for event in missed:
             self._add(event)
@@ -225,7 +233,11 @@ class _Watched(EventLog):
                 logger.warning("Live events unavailable: %s", exc)
                 self.stopping.wait(1.0)
                 continue
-            if newest is not None and newest > self._n:
+            if isinstance(newest, Event):
+                with self._cond:
+                    if newest.n > self._n:
+                        self._take_locked(newest)
+            elif newest is not None and newest > self._n:
                 with self._cond:
                     self._catch_up_locked(newest)
 
@@ -240,7 +252,9 @@ class _Watched(EventLog):
     def _read_after(self, n: int) -> list[Event] | None:
         raise NotImplementedError
 
-    def _wait_for_news(self) -> int | None:
+    def _wait_for_news(self) -> int | Event | None:
+        """The newest event's number, or the newest event itself when the backend
+        says which (then nothing needs reading), or ``None``."""
         raise NotImplementedError
 
 
@@ -340,6 +354,7 @@ class RedisEventLog(_Watched):
         self.client = client
         self.prefix = f"{prefix}live:"
         self._pubsub: t.Any = None
+        self._publish: t.Any = None
         try:
             self.client.set(f"{self.prefix}epoch", self.epoch, nx=True)
             found = self.client.get(f"{self.prefix}epoch")
@@ -350,13 +365,18 @@ class RedisEventLog(_Watched):
 
     def _append(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
         try:
-            n = int(self.client.incr(f"{self.prefix}n"))
-            record = json.dumps([n, topics, origin], separators=(",", ":"))
-            pipe = self.client.pipeline()
-            pipe.rpush(f"{self.prefix}log", record)
-            pipe.ltrim(f"{self.prefix}log", -self.keep, -1)
-            pipe.publish(f"{self.prefix}news", str(n))
-            pipe.execute()
+            if self._publish is None:
+                self._publish = self.client.register_script(_PUBLISH)
+            n = int(
+                self._publish(
+                    keys=[f"{self.prefix}n", f"{self.prefix}log", f"{self.prefix}news"],
+                    args=[
+                        json.dumps(list(topics), separators=(",", ":")),
+                        json.dumps(origin),
+                        self.keep,
+                    ],
+                )
+            )
         except self.errors as exc:
             logger.warning("Live event not published: %s", exc)
             return None
@@ -391,7 +411,7 @@ class RedisEventLog(_Watched):
             return None
         return events
 
-    def _wait_for_news(self) -> int | None:
+    def _wait_for_news(self) -> int | Event | None:
         if self._pubsub is None:
             self._pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             self._pubsub.subscribe(f"{self.prefix}news")
@@ -404,7 +424,29 @@ class RedisEventLog(_Watched):
             raise
         if message is None:
             return None
-        return int(message["data"])
+        return _news(message["data"])
+
+
+#: One round trip per event: number it, keep it (capped), announce it. The
+#: announcement is the event itself, so listeners need not read the list.
+_PUBLISH: t.Final = """
+local n = redis.call('INCR', KEYS[1])
+local record = '[' .. n .. ',' .. ARGV[1] .. ',' .. ARGV[2] .. ']'
+redis.call('RPUSH', KEYS[2], record)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+redis.call('PUBLISH', KEYS[3], record)
+return n
+"""
+
+
+def _news(data: bytes | str) -> int | Event:
+    """An announcement: the event's record, or (from an older worker) its number."""
+    text = data.decode() if isinstance(data, bytes) else data
+    found = json.loads(text)
+    if isinstance(found, list):
+        number, topics, origin = found
+        return Event(int(number), tuple(topics), origin)
+    return int(found)
 
 
 def create_event_log(
