@@ -1,6 +1,6 @@
 """Instructions per request: the toolkit against the same page written by hand.
 
-    python -m bench.instructions          # about 4 minutes; needs valgrind
+    python -m bench.instructions          # about 3 minutes; needs valgrind
 
 The twin of :mod:`bench.cpu` for a noisy machine. CPU time per request moves by
 10 to 30 % from one run to the next on a shared virtual machine; the number of

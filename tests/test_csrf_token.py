@@ -7,6 +7,7 @@ import types
 import pytest
 from flask import Blueprint
 from flask_wtf import FlaskForm
+from itsdangerous import URLSafeTimedSerializer
 from wtforms import StringField
 from wtforms.validators import InputRequired
 
@@ -50,20 +51,22 @@ def app(app):
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The reuse window's clock, moved by hand; and a count of fresh signatures."""
+    """The reuse window's clock, moved by hand; and every CSRF token signed, by
+    anyone (the layout's ``csrf_headers()`` and the outbox owner included)."""
     now = [1000.0]
     signed: list[str] = []
-    real_generate = csrf_module.generate_csrf
+    real_dumps = URLSafeTimedSerializer.dumps
 
-    def generate():
-        token = real_generate()
-        signed.append(token)
+    def dumps(self, obj, salt=None):
+        token = real_dumps(self, obj, salt)
+        if self.salt == b"wtf-csrf-token":
+            signed.append(token)
         return token
 
     monkeypatch.setattr(
         csrf_module, "time", types.SimpleNamespace(monotonic=lambda: now[0])
     )
-    monkeypatch.setattr(csrf_module, "generate_csrf", generate)
+    monkeypatch.setattr(URLSafeTimedSerializer, "dumps", dumps)
     return types.SimpleNamespace(now=now, signed=signed)
 
 
@@ -76,7 +79,9 @@ def add(client, token):
 
 
 def test_a_session_s_pages_share_one_signed_token_that_flask_wtf_accepts(client, clock):
-    first = csrf_token_from(client.get("/notes").text)
+    page = client.get("/notes").text
+    first = csrf_token_from(page)
+    assert "hx-headers:inherited" in page  # the layout's csrf_headers() too
     clock.now[0] += 30
     second = csrf_token_from(client.get("/notes").text)
     assert second == first

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
+import time
 import uuid
 
 import pytest
@@ -260,6 +262,17 @@ def test_a_redis_claim_is_one_command_with_its_expiry(tmp_path):
             assert backend.add("forever", {"ok": True}, timeout=0) is True
             assert client.ttl(prefix + "forever") == -1
             assert backend.get("forever") == {"ok": True}
+            # cachelib's reading of a timeout: a timedelta is whole seconds, None
+            # the default, -1 never; a negative one is already over.
+            assert backend.add("delta", 1, timeout=datetime.timedelta(seconds=5))
+            assert client.ttl(prefix + "delta") == 5
+            assert backend.add("default", 1) is True
+            assert 0 < client.ttl(prefix + "default") <= backend.default_timeout
+            assert backend.add("never", 1, timeout=-1) is True
+            assert client.ttl(prefix + "never") == -1
+            assert backend.add("over", 1, timeout=-5) is True
+            time.sleep(0.01)
+            assert backend.get("over") is None
     finally:
         for key in client.scan_iter(match=prefix + "*"):
             client.delete(key)

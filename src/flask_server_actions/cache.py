@@ -243,15 +243,15 @@ def _redis_cache(url: str, key_prefix: str, default_timeout: int) -> ActionCache
         """
 
         def add(self, key: str, value: t.Any, timeout: t.Any = None) -> bool:
-            seconds = default_timeout if timeout is None else int(timeout)
-            return bool(
-                client.set(
-                    key_prefix + key,
-                    serializer.dumps(value),
-                    nx=True,
-                    ex=seconds if seconds > 0 else None,
-                )
-            )
+            # cachelib's own reading of ``timeout``: None is the default, 0 and
+            # -1 never expire, a timedelta or a fraction is whole seconds.
+            seconds = self._normalize_timeout(timeout)
+            name, dump = key_prefix + key, serializer.dumps(value)
+            if seconds == -1:
+                return bool(client.set(name, dump, nx=True))
+            if seconds < 0:  # already expired, as in cachelib: kept a moment only
+                return bool(client.set(name, dump, nx=True, px=1))
+            return bool(client.set(name, dump, nx=True, ex=seconds))
 
     backend = AtomicAddRedisCache(
         host=client, key_prefix=key_prefix, default_timeout=default_timeout

@@ -217,6 +217,10 @@ class _Watched(EventLog):
             missed = self._read_after(newest - 1) or []
         for event in missed:
             self._add(event)
+        if self._recent and self._recent[-1].n < newest:
+            # The backend could not give every event up to the newest: keep no
+            # hole that ``_after_locked`` would not see; streams refetch.
+            self._recent.clear()
         self._n = max(self._n, newest)
         self._cond.notify_all()
 
@@ -299,15 +303,18 @@ class SqliteEventLog(_Watched):
                 "INSERT INTO events (topics, origin) VALUES (?, ?)",
                 (" ".join(topics), origin),
             )
-            n = int(cur.lastrowid or 0)
-            if n % _TRIM_EVERY == 0:
-                # The log keeps between ``keep`` and ``keep + _TRIM_EVERY`` events.
-                db.execute("DELETE FROM events WHERE n <= ?", (n - self.keep,))
         except sqlite3.Error as exc:
             # Like a generation bump the cache could not store: logged, and the
             # browsers see the change on their next load.
             logger.warning("Live event not published: %s", exc)
             return None
+        n = int(cur.lastrowid or 0)
+        if n % _TRIM_EVERY == 0:
+            # The log keeps between ``keep`` and ``keep + _TRIM_EVERY`` events.
+            try:
+                db.execute("DELETE FROM events WHERE n <= ?", (n - self.keep,))
+            except sqlite3.Error as exc:  # the next trim catches up
+                logger.warning("Old live events not trimmed: %s", exc)
         return Event(n, topics, origin)
 
     def _read_newest(self) -> int:
@@ -369,7 +376,12 @@ class RedisEventLog(_Watched):
                 self._publish = self.client.register_script(_PUBLISH)
             n = int(
                 self._publish(
-                    keys=[f"{self.prefix}n", f"{self.prefix}log", f"{self.prefix}news"],
+                    keys=[
+                        f"{self.prefix}n",
+                        f"{self.prefix}log",
+                        f"{self.prefix}events",
+                        f"{self.prefix}news",
+                    ],
                     args=[
                         json.dumps(list(topics), separators=(",", ":")),
                         json.dumps(origin),
@@ -393,7 +405,8 @@ class RedisEventLog(_Watched):
     def _read_after(self, n: int) -> list[Event] | None:
         try:
             # Only the tail this reader lacks, not the whole list, per event.
-            missing = self._read_newest() - n
+            found = self.client.get(f"{self.prefix}n")
+            missing = int(found or 0) - n
             if missing <= 0:
                 return []
             records = self.client.lrange(
@@ -407,14 +420,16 @@ class RedisEventLog(_Watched):
             number, topics, origin = json.loads(record)
             if number > n:
                 events.append(Event(int(number), tuple(topics), origin))
-        if events and events[0].n != n + 1:
-            return None
+        if not events or events[0].n != n + 1:
+            return None  # the list lacks some (evicted, or not kept): a gap
         return events
 
     def _wait_for_news(self) -> int | Event | None:
         if self._pubsub is None:
             self._pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-            self._pubsub.subscribe(f"{self.prefix}news")
+            # Records on "events"; their numbers on "news", which is all that
+            # workers of the previous release listen to.
+            self._pubsub.subscribe(f"{self.prefix}events", f"{self.prefix}news")
             # Anything published while we were not listening.
             return self._read_newest()
         try:
@@ -428,25 +443,31 @@ class RedisEventLog(_Watched):
 
 
 #: One round trip per event: number it, keep it (capped), announce it. The
-#: announcement is the event itself, so listeners need not read the list.
+#: announcement is the event itself, so listeners need not read the list; its
+#: number goes out too, on the channel older workers listen to.
 _PUBLISH: t.Final = """
 local n = redis.call('INCR', KEYS[1])
 local record = '[' .. n .. ',' .. ARGV[1] .. ',' .. ARGV[2] .. ']'
 redis.call('RPUSH', KEYS[2], record)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 redis.call('PUBLISH', KEYS[3], record)
+redis.call('PUBLISH', KEYS[4], n)
 return n
 """
 
 
-def _news(data: bytes | str) -> int | Event:
-    """An announcement: the event's record, or (from an older worker) its number."""
-    text = data.decode() if isinstance(data, bytes) else data
-    found = json.loads(text)
-    if isinstance(found, list):
-        number, topics, origin = found
-        return Event(int(number), tuple(topics), origin)
-    return int(found)
+def _news(data: bytes | str) -> int | Event | None:
+    """An announcement: the event's record, or (from an older worker) its number;
+    ``None`` for anything else, which the listener ignores."""
+    try:
+        found = json.loads(data)
+        if isinstance(found, list):
+            number, topics, origin = found
+            return Event(int(number), tuple(str(t) for t in topics), origin)
+        return int(found)
+    except (ValueError, TypeError) as exc:
+        logger.warning("Live events: ignored an announcement %r: %s", data[:80], exc)
+        return None
 
 
 def create_event_log(

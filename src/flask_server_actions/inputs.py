@@ -15,22 +15,31 @@ import typing as t
 from markupsafe import Markup
 from markupsafe import escape
 from wtforms.fields import Field
+from wtforms.fields import Flags
 from wtforms.meta import DefaultMeta
 from wtforms.widgets import Input
 from wtforms.widgets import html_params
 
 
 def _plain_input(bound: Field) -> Input | None:
-    """The field's widget, if WTForms would render it as :class:`Input` does."""
+    """The field's widget, if WTForms would render it as :class:`Input` does.
+
+    Anything that could change WTForms' output sends the field to WTForms: a
+    field, widget or flags class of its own, a ``render_field`` or
+    ``html_params`` set on the class or on the instance.
+    """
     widget = getattr(bound, "widget", None)
     if not isinstance(widget, Input):
         return None
     kind = type(widget)
+    render_field = getattr(bound.meta, "render_field", None)
     if (
-        kind.__call__ is not Input.__call__
+        type(bound).__call__ is not Field.__call__
+        or kind.__call__ is not Input.__call__
         or kind.html_params is not html_params
-        or type(bound.meta).render_field is not DefaultMeta.render_field
-        or not hasattr(bound.flags, "__dict__")
+        or "html_params" in vars(widget)
+        or getattr(render_field, "__func__", None) is not DefaultMeta.render_field
+        or type(bound.flags) is not Flags
     ):
         return None
     return widget
@@ -47,7 +56,8 @@ def _clean_key(key: str) -> str:
 def render_input(bound: Field, attrs: dict[str, t.Any]) -> Markup:
     """``bound(**attrs)``, the same markup, faster for plain input widgets."""
     widget = _plain_input(bound)
-    if widget is None:
+    if widget is None or "name" in attrs:
+        # ``name=`` is WTForms' to refuse (it raises a TypeError).
         return Markup(bound(**attrs))
     # DefaultMeta.render_field: the field's render_kw, then the caller's.
     kwargs = {_clean_key(k): v for k, v in attrs.items()}

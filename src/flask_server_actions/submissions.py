@@ -60,8 +60,10 @@ def outbox_owner(csrf_field: str) -> str:
     account of whoever signs in next. A keyed hash, so the page does not show
     the user's id or the session's secret.
     """
-    # The session's secret exists from this page on (as the form's token needs).
-    generate_csrf()
+    # The session's secret exists from this page on (as the form's token needs);
+    # only made here, not signed: signing is the forms' (``csrf.form_token``).
+    if csrf_field not in session:
+        generate_csrf()
     scope = submitter(csrf_field) or ""
     key = str(current_app.secret_key or "").encode()
     digest = hmac.new(key, b"outbox-owner:" + scope.encode(), hashlib.sha256)
