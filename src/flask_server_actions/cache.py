@@ -229,11 +229,9 @@ def _redis_cache(url: str, key_prefix: str, default_timeout: int) -> ActionCache
     # redis is an optional dependency (the "redis" extra): imported only when asked for.
     import redis
     from cachelib import RedisCache
-    from cachelib.serializers import RedisSerializer
 
     # Short timeouts: a Redis that has gone away must not hang requests.
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    serializer = RedisSerializer()
 
     class AtomicAddRedisCache(RedisCache):
         """cachelib's, with ``add`` as one ``SET … NX EX`` (one round trip).
@@ -246,7 +244,7 @@ def _redis_cache(url: str, key_prefix: str, default_timeout: int) -> ActionCache
             # cachelib's own reading of ``timeout``: None is the default, 0 and
             # -1 never expire, a timedelta or a fraction is whole seconds.
             seconds = self._normalize_timeout(timeout)
-            name, dump = key_prefix + key, serializer.dumps(value)
+            name, dump = key_prefix + key, self.serializer.dumps(value)
             if seconds == -1:
                 return bool(client.set(name, dump, nx=True))
             if seconds < 0:  # already expired, as in cachelib: kept a moment only
