@@ -389,6 +389,24 @@ def test_redis_log_is_shared_by_two_logs(request):
         log.stop()
 
 
+@pytest.fixture
+def live_redis():
+    """A Redis client and a key prefix of this test's own, removed afterwards."""
+    redis = redis_or_skip()
+    prefix = f"test-live-{os.urandom(4).hex()}:"
+    yield redis, prefix
+    for key in redis.keys(f"{prefix}*"):
+        redis.delete(key)
+
+
+def listening(redis, prefix):
+    """A log whose listener has subscribed, and the newest event's number."""
+    log = RedisEventLog(redis, prefix)
+    n = log.parse(log.latest())
+    time.sleep(0.3)  # the listener subscribes
+    return log, n
+
+
 def commands_of(client) -> list[str]:
     """The names of the commands ``client`` sends from now on."""
     sent: list[str] = []
@@ -402,18 +420,12 @@ def commands_of(client) -> list[str]:
     return sent
 
 
-def test_a_redis_event_is_one_round_trip_and_listeners_read_nothing(request):
-    redis_or_skip()
-    prefix = f"test-live-{os.urandom(4).hex()}:"
+def test_a_redis_event_is_one_round_trip_and_listeners_read_nothing(live_redis):
+    _, prefix = live_redis
     url = "redis://127.0.0.1:6379/0"
-    cleanup = redis_lib.Redis.from_url(url)
-    request.addfinalizer(
-        lambda: [cleanup.delete(k) for k in cleanup.keys(f"{prefix}*")]
-    )
+    # A client each, so each one's commands can be told apart.
     writer = RedisEventLog(redis_lib.Redis.from_url(url), prefix)
-    reader = RedisEventLog(redis_lib.Redis.from_url(url), prefix)
-    n = reader.parse(reader.latest())
-    time.sleep(0.3)  # the reader's listener subscribes
+    reader, n = listening(redis_lib.Redis.from_url(url), prefix)
     writer.publish(["tag:warm"])  # loads the script into Redis
     assert [e.topics for e in wait_for(reader, n)] == [("tag:warm",)]
     written, read = commands_of(writer.client), commands_of(reader.client)
@@ -441,13 +453,9 @@ def test_a_redis_event_is_one_round_trip_and_listeners_read_nothing(request):
         log.stop()
 
 
-def test_a_number_announced_by_an_older_worker_is_read_from_the_list(request):
-    redis = redis_or_skip()
-    prefix = f"test-live-{os.urandom(4).hex()}:"
-    request.addfinalizer(lambda: [redis.delete(k) for k in redis.keys(f"{prefix}*")])
-    reader = RedisEventLog(redis, prefix)
-    n = reader.parse(reader.latest())
-    time.sleep(0.3)
+def test_a_number_announced_by_an_older_worker_is_read_from_the_list(live_redis):
+    redis, prefix = live_redis
+    reader, n = listening(redis, prefix)
     # What a worker of the previous release wrote: the record, then the number.
     redis.incr(f"{prefix}live:n")
     redis.rpush(f"{prefix}live:log", f'[{n + 1},["tag:old"],null]')
@@ -456,14 +464,11 @@ def test_a_number_announced_by_an_older_worker_is_read_from_the_list(request):
     reader.stop()
 
 
-def test_events_the_backend_cannot_give_leave_no_hole(request):
+def test_events_the_backend_cannot_give_leave_no_hole(live_redis):
     """Two announcements lost and the list trimmed under them: the next event
     must not sit after a hole that a stream would read past."""
-    redis = redis_or_skip()
-    prefix = f"test-live-{os.urandom(4).hex()}:"
-    request.addfinalizer(lambda: [redis.delete(k) for k in redis.keys(f"{prefix}*")])
+    redis, prefix = live_redis
     log = RedisEventLog(redis, prefix)
-    log.poll = 60
     log.publish(["tag:a"])
     n = log.parse(log.latest())
     # Events n+1 and n+2 were published elsewhere, but their records are gone.
@@ -474,13 +479,9 @@ def test_events_the_backend_cannot_give_leave_no_hole(request):
     log.stop()
 
 
-def test_an_announcement_that_is_not_an_event_is_ignored(request):
-    redis = redis_or_skip()
-    prefix = f"test-live-{os.urandom(4).hex()}:"
-    request.addfinalizer(lambda: [redis.delete(k) for k in redis.keys(f"{prefix}*")])
-    reader = RedisEventLog(redis, prefix)
-    n = reader.parse(reader.latest())
-    time.sleep(0.3)
+def test_an_announcement_that_is_not_an_event_is_ignored(live_redis):
+    redis, prefix = live_redis
+    reader, n = listening(redis, prefix)
     redis.publish(f"{prefix}live:events", "not json")
     redis.publish(f"{prefix}live:events", '{"n": 1}')
     RedisEventLog(redis, prefix).publish(["tag:after"])
