@@ -184,5 +184,6 @@ def test_what_could_change_wtforms_output_goes_to_wtforms():
 
 def test_a_name_attribute_is_refused_as_wtforms_refuses_it():
     form = Everything()
-    with pytest.raises(TypeError):
-        render_input(form.text, {"name": "other"})
+    for attrs in ({"name": "other"}, {"name_": "other"}):
+        with pytest.raises(TypeError):
+            render_input(form.text, attrs)

@@ -44,8 +44,8 @@ _SIGNED: OrderedDict[tuple[object, str], tuple[str, float]] = OrderedDict()
 _SIGNED_MAX = 4096
 _SIGNED_LOCK = threading.Lock()
 #: Reuse a signed token for at most this long (seconds), and never for more
-#: than 1 % of ``WTF_CSRF_TIME_LIMIT``: a form's token then lasts at least 99 %
-#: of the configured time.
+#: than 1 % of ``WTF_CSRF_TIME_LIMIT``: a form's token then lasts about 99 % of
+#: the configured time (itsdangerous counts whole seconds).
 REUSE_SECONDS = 60.0
 
 

@@ -463,7 +463,7 @@ def _news(data: bytes | str) -> int | Event | None:
         found = json.loads(data)
         if isinstance(found, list):
             number, topics, origin = found
-            return Event(int(number), tuple(str(t) for t in topics), origin)
+            return Event(int(number), tuple(str(topic) for topic in topics), origin)
         return int(found)
     except (ValueError, TypeError) as exc:
         logger.warning("Live events: ignored an announcement %r: %s", data[:80], exc)

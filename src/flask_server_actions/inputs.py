@@ -56,14 +56,17 @@ def _clean_key(key: str) -> str:
 def render_input(bound: Field, attrs: dict[str, t.Any]) -> Markup:
     """``bound(**attrs)``, the same markup, faster for plain input widgets."""
     widget = _plain_input(bound)
-    if widget is None or "name" in attrs:
-        # ``name=`` is WTForms' to refuse (it raises a TypeError).
+    if widget is None:
         return Markup(bound(**attrs))
     # DefaultMeta.render_field: the field's render_kw, then the caller's.
     kwargs = {_clean_key(k): v for k, v in attrs.items()}
     own = getattr(bound, "render_kw", None)
     if own:
         kwargs = {**{_clean_key(k): v for k, v in own.items()}, **kwargs}
+    if "name" in kwargs:
+        # ``name=`` (or ``name_=``, or in render_kw) is WTForms' to refuse:
+        # it raises a TypeError.
+        return Markup(bound(**attrs))
     # Input.__call__
     kwargs.setdefault("id", bound.id)
     kwargs.setdefault("type", widget.input_type)
