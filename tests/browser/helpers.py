@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import typing as t
 import uuid
@@ -131,6 +132,25 @@ def scripts_settled(page: Page) -> None:
             .every((found) => !found || loaded[found[1]]);
         }"""
     )
+
+
+#: The seeded accounts' passwords.
+ACCOUNTS = {
+    "ada@example.com": "analytical-engine",  # an admin
+    "grace@example.com": "compiler-1952",
+}
+
+
+def sign_in(page: Page, email: str, next_path: str) -> None:
+    """Sign in through the real form and land on ``next_path``, its scripts running."""
+    page.goto(f"/sign-in?next={next_path}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(ACCOUNTS[email])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(
+        re.compile(r"^https?://[^/]+" + re.escape(next_path) + "$")
+    )
+    scripts_settled(page)
 
 
 def expect_focus(page: Page, element_id: str) -> None:

@@ -22,6 +22,7 @@ from .helpers import assert_no_axe_violations
 from .helpers import focused_id
 from .helpers import is_check
 from .helpers import scripts_settled
+from .helpers import sign_in as sign_in_through_the_form
 from .helpers import submit_and_status
 from .helpers import unique
 from .test_profile_page import EMAIL as GRACE
@@ -361,11 +362,7 @@ def test_a_kept_submission_never_goes_into_the_next_person_s_account(page, js, s
     sent into Grace's account nor shown to her, and is no longer kept."""
     if not js:
         return
-    page.goto("/sign-in?next=/todos")
-    page.get_by_label("Email").fill("ada@example.com")
-    page.get_by_label("Password").fill("analytical-engine")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"^https?://[^/]+/todos$"))
+    sign_in_through_the_form(page, "ada@example.com", "/todos")
     text = unique("Ada's private ")
     page.route("**/todos/add", lambda route: route.abort("internetdisconnected"))
     add_todo(page, text)
@@ -373,11 +370,7 @@ def test_a_kept_submission_never_goes_into_the_next_person_s_account(page, js, s
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
     page.unroute("**/todos/add")
-    page.goto("/sign-in?next=/todos")
-    page.get_by_label("Email").fill(GRACE)
-    page.get_by_label("Password").fill("compiler-1952")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"^https?://[^/]+/todos$"))
+    sign_in_through_the_form(page, GRACE, "/todos")
     page.goto("/todos")  # a page load sends what is kept
     expect(page.get_by_role("button", name="Add")).to_be_enabled()
     page.wait_for_timeout(1000)  # what the outbox would send on load, it has sent

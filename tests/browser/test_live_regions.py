@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
 from playwright.sync_api import expect
 
 from .helpers import remember_js
-from .helpers import scripts_settled
+from .helpers import sign_in as sign_in_through_the_form
 from .helpers import unique
 
 BODY = "Written in a real browser, with the text long enough."
-ACCOUNTS = {
-    "ada@example.com": "analytical-engine",  # an admin
-    "grace@example.com": "compiler-1952",
-}
 
 
 @pytest.fixture
@@ -53,12 +48,7 @@ def record(context, request):
 
 
 def sign_in(page, email, next_path="/posts"):
-    page.goto(f"/sign-in?next={next_path}")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(ACCOUNTS[email])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
-    scripts_settled(page)
+    sign_in_through_the_form(page, email, next_path)
 
 
 def wait_live(page, js):

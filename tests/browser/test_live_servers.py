@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import time
 import uuid
@@ -20,6 +19,7 @@ from tests.test_cache import REDIS_URL
 from tests.test_cache import redis_or_skip
 
 from .helpers import remember_js
+from .helpers import sign_in
 from .helpers import unique
 
 BODY = "Written in a real browser, with the text long enough."
@@ -108,11 +108,7 @@ def test_an_action_on_one_server_refreshes_a_browser_on_the_other(
 ):
     procs, (one, two) = servers
     author = open_page(one)
-    author.goto("/sign-in?next=/posts")
-    author.get_by_label("Email").fill("grace@example.com")
-    author.get_by_label("Password").fill("compiler-1952")
-    author.get_by_role("button", name="Sign in").click()
-    expect(author).to_have_url(re.compile(r"/posts$"))
+    sign_in(author, "grace@example.com", "/posts")
     reader = open_page(two)
     reader.goto("/posts")
     if js:
@@ -171,11 +167,7 @@ def test_workers_without_redis_share_events_through_sqlite(two_workers, open_pag
         time.sleep(0.1)
     assert len(workers_of(proc.pid)) == 2
     author = open_page(url)
-    author.goto("/sign-in?next=/posts")
-    author.get_by_label("Email").fill("grace@example.com")
-    author.get_by_label("Password").fill("compiler-1952")
-    author.get_by_role("button", name="Sign in").click()
-    expect(author).to_have_url(re.compile(r"/posts$"))
+    sign_in(author, "grace@example.com", "/posts")
     reader = open_page(url)
     reader.goto("/posts")
     latest = reader.locator("#post-list li").first
@@ -202,11 +194,7 @@ def test_a_killed_worker_is_reconnected_to_with_backoff(servers, open_page, js):
         assert reader.context.streams == []
         return
     author = open_page(one)
-    author.goto("/sign-in?next=/posts")
-    author.get_by_label("Email").fill("grace@example.com")
-    author.get_by_label("Password").fill("compiler-1952")
-    author.get_by_role("button", name="Sign in").click()
-    expect(author).to_have_url(re.compile(r"/posts$"))
+    sign_in(author, "grace@example.com", "/posts")
     reader = open_page(two)
     reader.goto("/posts")
     expect(reader.locator("html")).to_have_attribute("data-sa-live-state", "live")

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from .helpers import assert_no_axe_violations
 from .helpers import same_document
-from .helpers import scripts_settled
+from .helpers import sign_in as sign_in_through_the_form
 from .helpers import submit_and_status
 from .helpers import unique
 
@@ -14,12 +14,7 @@ BODY = "Written in a real browser, with the text long enough."
 
 
 def sign_in_to_posts(page):
-    page.goto("/sign-in?next=/posts")
-    page.get_by_label("Email").fill("grace@example.com")
-    page.get_by_label("Password").fill("compiler-1952")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/posts$"))
-    scripts_settled(page)
+    sign_in_through_the_form(page, "grace@example.com", "/posts")
 
 
 def test_create_post_lands_on_the_post_and_every_list_shows_it(page, js):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 import pytest
 from PIL import Image
@@ -14,19 +13,14 @@ from flask_server_actions.uploads import remove_upload
 
 from .helpers import assert_no_axe_violations
 from .helpers import same_document
-from .helpers import scripts_settled
+from .helpers import sign_in as sign_in_through_the_form
 from .helpers import submit_and_status
 
 EMAIL, PASSWORD, NAME = "grace@example.com", "compiler-1952", "Grace Hopper"
 
 
 def sign_in(page):
-    page.goto("/sign-in?next=/profile")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"^https?://[^/]+/profile$"))
-    scripts_settled(page)
+    sign_in_through_the_form(page, EMAIL, "/profile")
 
 
 @pytest.fixture

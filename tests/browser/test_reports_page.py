@@ -10,16 +10,11 @@ from playwright.sync_api import expect
 from flask_server_actions.streaming import stream_closed
 
 from .helpers import assert_no_axe_violations
-from .helpers import scripts_settled
+from .helpers import sign_in as sign_in_through_the_form
 
 
 def sign_in(page):
-    page.goto("/sign-in?next=/reports")
-    page.get_by_label("Email").fill("grace@example.com")
-    page.get_by_label("Password").fill("compiler-1952")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"^https?://[^/]+/reports$"))
-    scripts_settled(page)
+    sign_in_through_the_form(page, "grace@example.com", "/reports")
 
 
 @pytest.fixture

@@ -1,23 +1,16 @@
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import expect
 
 from .helpers import is_check
 from .helpers import same_document
-from .helpers import scripts_settled
+from .helpers import sign_in as sign_in_through_the_form
 from .helpers import submit_and_status
 from .helpers import unique
 
 
 def sign_in_as_admin(page):
-    page.goto("/sign-in?next=/users")
-    page.get_by_label("Email").fill("ada@example.com")
-    page.get_by_label("Password").fill("analytical-engine")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"^https?://[^/]+/users$"))
-    scripts_settled(page)
+    sign_in_through_the_form(page, "ada@example.com", "/users")
 
 
 def test_create_user_valid(page, js):
