@@ -6,6 +6,7 @@ through the environment variables an operator would set.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -18,6 +19,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
 from html import unescape as html_unescape
@@ -106,6 +109,35 @@ def start_site(
     )
     wait_for_port(port, proc, "gunicorn")
     return proc, f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def sites_on_redis(
+    count: int, **overrides: str
+) -> Iterator[tuple[list[subprocess.Popen[bytes]], list[str]]]:
+    """``count`` servers of one site sharing one Redis (keys of their own, removed
+    afterwards), its database migrated and seeded: their processes and URLs."""
+    import redis
+
+    redis_url = "redis://127.0.0.1:6379/0"
+    prefix = f"sa-sites-{uuid.uuid4().hex}:"
+    env = site_env(REDIS_URL=redis_url, CACHE_PREFIX=prefix, **overrides)
+    flask_cli(env, "db", "upgrade")
+    flask_cli(env, "seed")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        urls = []
+        for _ in range(count):
+            proc, url = start_site(env)
+            procs.append(proc)
+            urls.append(url)
+        yield procs, urls
+    finally:
+        for proc in procs:
+            stop(proc)
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(match=prefix + "*"):
+            client.delete(key)
 
 
 @dataclass

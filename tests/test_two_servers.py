@@ -14,12 +14,8 @@ import pytest
 from tests.services import postgres_database
 from tests.site_servers import Browser
 from tests.site_servers import csrf_token
-from tests.site_servers import flask_cli
 from tests.site_servers import hidden_fields
-from tests.site_servers import site_env
-from tests.site_servers import start_site
-from tests.site_servers import stop
-from tests.test_cache import REDIS_URL
+from tests.site_servers import sites_on_redis
 from tests.test_cache import redis_or_skip
 
 CONTACT_LIMIT = 4
@@ -34,31 +30,10 @@ def database():
 @pytest.fixture(scope="module")
 def servers(database):
     redis_or_skip()
-    import redis
-
-    prefix = f"sa-two-servers-{uuid.uuid4().hex}:"
-    env = site_env(
-        DATABASE_URL=database,
-        REDIS_URL=REDIS_URL,
-        CACHE_PREFIX=prefix,
-        CONTACT_RATE_LIMIT=f"{CONTACT_LIMIT}/hour",
-    )
-    flask_cli(env, "db", "upgrade")
-    flask_cli(env, "seed")
-    procs = []
-    try:
-        urls = []
-        for _ in range(2):
-            proc, url = start_site(env)
-            procs.append(proc)
-            urls.append(url)
+    with sites_on_redis(
+        2, DATABASE_URL=database, CONTACT_RATE_LIMIT=f"{CONTACT_LIMIT}/hour"
+    ) as (_, urls):
         yield urls
-    finally:
-        for proc in procs:
-            stop(proc)
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(match=prefix + "*"):
-            client.delete(key)
 
 
 def sql(database: str, query: str, *params: object) -> list[tuple[object, ...]]:

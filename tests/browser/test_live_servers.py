@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,9 @@ from playwright.sync_api import expect
 
 from tests.site_servers import flask_cli
 from tests.site_servers import site_env
+from tests.site_servers import sites_on_redis
 from tests.site_servers import start_site
 from tests.site_servers import stop
-from tests.test_cache import REDIS_URL
 from tests.test_cache import redis_or_skip
 
 from .helpers import remember_js
@@ -28,32 +27,13 @@ BODY = "Written in a real browser, with the text long enough."
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     redis_or_skip()
-    import redis
-
     folder = tmp_path_factory.mktemp("live-servers")
-    prefix = f"sa-live-servers-{uuid.uuid4().hex}:"
-    env = site_env(
+    with sites_on_redis(
+        2,
         DATABASE_URL=f"sqlite:///{folder / 'site.db'}",
-        REDIS_URL=REDIS_URL,
-        CACHE_PREFIX=prefix,
         SITE_INSTANCE_PATH=str(folder),
-    )
-    flask_cli(env, "db", "upgrade")
-    flask_cli(env, "seed")
-    procs = []
-    try:
-        urls = []
-        for _ in range(2):
-            proc, url = start_site(env)
-            procs.append(proc)
-            urls.append(url)
-        yield procs, urls
-    finally:
-        for proc in procs:
-            stop(proc)
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(match=prefix + "*"):
-            client.delete(key)
+    ) as found:
+        yield found
 
 
 def workers_of(pid: int) -> list[int]:
