@@ -215,6 +215,8 @@ class Run:
     statuses: dict[int, int]
     socket_errors: int
     cpu_seconds: float
+    #: Of ``cpu_seconds``, the time in the kernel (system calls, page faults).
+    system_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -223,6 +225,10 @@ class Run:
     @property
     def cpu_ms(self) -> float:
         return self.cpu_seconds * 1000 / max(self.requests, 1)
+
+    @property
+    def system_ms(self) -> float:
+        return self.system_seconds * 1000 / max(self.requests, 1)
 
     def errors(self, expect: int) -> int:
         wrong = sum(n for status, n in self.statuses.items() if status != expect)
@@ -247,15 +253,21 @@ def report_errors(unexpected: Counter[str]) -> int:
     return total
 
 
-def worker_cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time the processes used so far (fields 14 and 15)."""
-    ticks = 0
+def worker_cpu_times(pids: list[int]) -> tuple[float, float]:
+    """User and system CPU time the processes used so far (fields 14 and 15)."""
+    user = system = 0
     for pid in pids:
         stat = Path(f"/proc/{pid}/stat").read_text()
         # The command name (field 2) may hold spaces; count after its ")".
         fields = stat.rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLOCK_TICKS
+        user += int(fields[11])
+        system += int(fields[12])
+    return user / CLOCK_TICKS, system / CLOCK_TICKS
+
+
+def worker_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far."""
+    return sum(worker_cpu_times(pids))
 
 
 def wait_idle(pids: list[int], timeout: float = 10) -> None:
@@ -314,12 +326,12 @@ def drive(
         server.url + kind.path,
     ]
     pids = server.worker_pids()
-    cpu_before = worker_cpu_seconds(pids)
+    user_before, system_before = worker_cpu_times(pids)
     # Its own session too: on Ctrl-C, subprocess.run kills it.
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, start_new_session=True
     )
-    cpu_after = worker_cpu_seconds(pids)
+    user_after, system_after = worker_cpu_times(pids)
     # The requests wrk left in flight are still queued at the workers; they run
     # now, counted neither here nor in the next run.
     wait_idle(pids)
@@ -336,7 +348,8 @@ def drive(
         p99_ms=found["p99_us"] / 1000,
         statuses={int(k): v for k, v in found["statuses"].items()},
         socket_errors=found["socket_errors"],
-        cpu_seconds=cpu_after - cpu_before,
+        cpu_seconds=user_after + system_after - user_before - system_before,
+        system_seconds=system_after - system_before,
     )
 
 
@@ -411,7 +424,7 @@ def compare(
     )
     print(
         f"  {'request':<30}{'app':<14}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'CPU ms/req':>12}{'errors':>8}"
+        f"{'CPU ms/req':>12}{'of it kernel':>14}{'errors':>8}"
     )
     unexpected: Counter[str] = Counter()
     ratios: dict[str, float] = {}
@@ -423,7 +436,8 @@ def compare(
             print(
                 f"  {label:<30}{name:<14}{median(kind_runs, 'per_second'):>8.0f}"
                 f"{median(kind_runs, 'p50_ms'):>9.2f}{median(kind_runs, 'p99_ms'):>9.2f}"
-                f"{median(kind_runs, 'cpu_ms'):>12.3f}{wrong:>8}"
+                f"{median(kind_runs, 'cpu_ms'):>12.3f}"
+                f"{median(kind_runs, 'system_ms'):>14.3f}{wrong:>8}"
             )
         ratios[kind.name] = median(runs[kind.name, TOOLKIT], "cpu_ms") / median(
             runs[kind.name, HAND], "cpu_ms"
@@ -485,6 +499,7 @@ def fill_store(
         total.seconds += run.seconds
         total.socket_errors += run.socket_errors
         total.cpu_seconds += run.cpu_seconds
+        total.system_seconds += run.system_seconds
         for status, n in run.statuses.items():
             total.statuses[status] = total.statuses.get(status, 0) + n
     return total

@@ -495,7 +495,7 @@ def test_an_announcement_that_is_not_an_event_is_ignored(live_redis):
     reader.stop()
 
 
-def test_a_sqlite_log_reads_nothing_after_its_own_next_event(tmp_path):
+def test_a_sqlite_log_reads_nothing_when_it_publishes(tmp_path):
     path = str(tmp_path / "events.sqlite")
     log = SqliteEventLog(path)
     log.poll = 60  # its thread stays out of the way: only publishing reads here
@@ -507,10 +507,18 @@ def test_a_sqlite_log_reads_nothing_after_its_own_next_event(tmp_path):
     log.publish(["tag:third"])
     assert reads == []
     assert [e.topics for e in log.after(1)] == [("tag:second",), ("tag:third",)]
-    # Another process's event in between: then it reads what it lacks.
+    # Another process's event in between: publishing still reads nothing ...
     other = SqliteEventLog(path)
     other.publish(["tag:elsewhere"])
-    log.publish(["tag:fourth"])
+    fourth = log.publish(["tag:fourth"])
+    assert fourth is not None
+    assert fourth.n == 5
+    assert reads == []
+    # ... a region rendered after it still says it shows it ...
+    assert log.latest(fourth.n) == f"{log.epoch}.5"
+    # ... and the log's thread reads both on its next look.
+    with log._cond:
+        log._catch_up_locked(log._read_newest())
     assert reads == [3]
     assert [e.topics for e in log.after(3)] == [("tag:elsewhere",), ("tag:fourth",)]
     log.stop()

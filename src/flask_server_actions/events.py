@@ -86,16 +86,22 @@ class EventLog:
 
     # -- writing ---------------------------------------------------------------
 
-    def publish(self, topics: t.Iterable[str], origin: str | None = None) -> None:
-        """Record that ``topics`` have a new generation, and wake the streams."""
-        names = tuple(sorted(set(topics)))
-        if names:
-            self._store(names, origin)
+    def publish(
+        self, topics: t.Iterable[str], origin: str | None = None
+    ) -> Event | None:
+        """Record that ``topics`` have a new generation, and wake the streams.
 
-    def _store(self, topics: tuple[str, ...], origin: str | None) -> None:
+        The event, or ``None`` if there are no topics or it could not be stored.
+        """
+        names = tuple(sorted(set(topics)))
+        return self._store(names, origin) if names else None
+
+    def _store(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
         with self._cond:
             self._n += 1
-            self._add(Event(self._n, topics, origin))
+            event = Event(self._n, topics, origin)
+            self._add(event)
+        return event
 
     def _add(self, event: Event) -> None:
         """Keep ``event`` in this process and wake the streams (holding the lock)."""
@@ -107,10 +113,14 @@ class EventLog:
 
     # -- reading ---------------------------------------------------------------
 
-    def latest(self) -> str:
-        """The id of the newest event (``"<epoch>.0"`` before any)."""
+    def latest(self, at_least: int = 0) -> str:
+        """The id of the newest event (``"<epoch>.0"`` before any).
+
+        ``at_least``: the number of an event this request published, which this
+        process may not have taken in yet (see :meth:`_Watched._store`).
+        """
         self._start()
-        return f"{self.epoch}.{self._newest()}"
+        return f"{self.epoch}.{max(self._newest(), at_least)}"
 
     def _newest(self) -> int:
         return self._n
@@ -194,12 +204,19 @@ class _Watched(EventLog):
                 target=self._watch, name="server-actions-live", daemon=True
             ).start()
 
-    def _store(self, topics: tuple[str, ...], origin: str | None) -> None:
+    def _store(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
         self._start()
         event = self._append(topics, origin)
         if event is not None:
             with self._cond:
-                self._take_locked(event)
+                if event.n == self._n + 1:
+                    self._add(event)  # the next one: nothing to read
+                # Otherwise other processes' events came first, and this one
+                # waits for them: the thread reads them all within ``poll``
+                # seconds, or at once if the backend announces them. Reading
+                # them here would cost nearly every action a read when several
+                # workers write.
+        return event
 
     def _take_locked(self, event: Event) -> None:
         """Keep ``event``; read what came before it only if this process lacks it."""

@@ -153,6 +153,10 @@ class Exchange:
         self.stale = Stale()
         #: Generation bumps held until the action's transaction has ended.
         self.deferred_bumps: list[Bump] | None = None
+        #: The number of the last live event this request published (0: none).
+        #: Regions rendered after it say they show it, even before this
+        #: process has read the other workers' events that came before it.
+        self.published_event = 0
         #: The action's transaction committed: from here a failure must not say
         #: that nothing was saved.
         self.committed = False

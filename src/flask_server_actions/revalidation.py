@@ -95,10 +95,12 @@ def _bump(exchange: Exchange | None, bumps: list[Bump]) -> None:
             exchange.request.headers.get(LIVE_CLIENT_HEADER, "")
         )
     events = exchange.app.events if exchange is not None else app_state().events
-    events.publish(
+    event = events.publish(
         (f"{kind}:{name}" for kind, name in bumps),
         origin.group(0) if origin else None,
     )
+    if exchange is not None and event is not None:
+        exchange.published_event = event.n
 
 
 @contextlib.contextmanager
