@@ -14,6 +14,10 @@ from flask_login import LoginManager
 from flask_login import UserMixin
 from flask_login import current_user
 from flask_login import login_user
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired
+from wtforms.validators import ValidationError
 
 from flask_server_actions import ActionState
 from flask_server_actions import ServerActions
@@ -83,6 +87,21 @@ def app(app, journal, gate):
     def rename(form):
         renamed.append(form.title.data)
         return ActionState.success("Renamed.")
+
+    class UniqueNoteForm(FlaskForm):
+        title = StringField("Title", validators=[DataRequired()])
+
+        def validate_title(self, field):
+            if field.data in journal.notes:
+                raise ValidationError("There is a note with this title.")
+
+    @action(bp, page=index, form=UniqueNoteForm, allow=allow.public)
+    def add_unique(form):
+        if form.title.data == "slow":
+            gate["started"].set()
+            gate["go"].wait(10)
+        journal.pending.append(form.title.data)
+        return ActionState.success("Note added.")
 
     @action(bp, page=index, form=TitleForm, allow=allow.signed_in)
     def sign(form):
@@ -443,6 +462,83 @@ def test_a_concurrent_repeat_that_cannot_wait_answers_409(
         gate["go"].set()
         first.join(10)
     assert journal.notes == ["slow"]
+
+
+def ledger_writes(app) -> list[str]:
+    """The names of the ledger store's writing methods called from now on."""
+    store = app.extensions["server_actions"].ledger.store
+    calls: list[str] = []
+    for name in ("add", "set", "delete"):
+        method = getattr(store, name)
+        setattr(
+            store,
+            name,
+            lambda *args, _name=name, _method=method, **kw: (
+                calls.append(_name) or _method(*args, **kw)
+            ),
+        )
+    return calls
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX, JSON], ids=["plain", "htmx", "json"])
+def test_an_invalid_submission_writes_nothing_to_the_ledger(
+    app, client, token, key, journal, headers
+):
+    writes = ledger_writes(app)
+    assert post(client, token, key, headers, title="A").status_code == 422
+    assert writes == []
+    assert post(client, token, key, headers, title="Hello").status_code in (200, 303)
+    assert writes == ["add", "set"]  # the claim, then the result
+    assert journal.notes == ["Hello"]
+
+
+def test_a_repeat_that_the_first_request_made_invalid_gets_its_result(
+    client, token, key, journal
+):
+    # The first request took the title, so the repeat's form no longer
+    # validates: it is still the same submission, answered as the first was.
+    path = "/actions/add-unique"
+    first = post(client, token, key, JSON, path=path, title="Hello")
+    assert first.status_code == 200
+    repeat = post(client, token, key, JSON, path=path, title="Hello")
+    assert repeat.status_code == 200
+    assert repeat.headers[REPLAYED] == "1"
+    assert repeat.json == first.json
+    assert journal.notes == ["Hello"]
+    # Another key with the same title is a new submission, and invalid.
+    fresh = key_from(client.get("/notes").text)
+    again = post(client, token, fresh, JSON, path=path, title="Hello")
+    assert again.status_code == 422
+    assert REPLAYED not in again.headers
+
+
+def test_an_invalid_repeat_waits_for_the_first_request_with_its_key(
+    app, client, token, key, journal, gate
+):
+    other = _second_client(app, client)
+    path = "/actions/add-unique"
+    answers: dict[str, object] = {}
+    first = threading.Thread(
+        target=lambda: answers.update(
+            first=post(client, token, key, JSON, path=path, title="slow")
+        )
+    )
+    first.start()
+    assert gate["started"].wait(10)
+    # While the first runs, the same form arrives again, its title emptied.
+    second = threading.Thread(
+        target=lambda: answers.update(
+            second=post(other, token, key, JSON, path=path, title="")
+        )
+    )
+    second.start()
+    time.sleep(0.2)
+    gate["go"].set()
+    first.join(10)
+    second.join(10)
+    assert journal.notes == ["slow"]
+    assert answers["second"].status_code == 200  # type: ignore[attr-defined]
+    assert answers["second"].headers[REPLAYED] == "1"  # type: ignore[attr-defined]
 
 
 def test_claim_is_released_in_the_ledger_after_a_failure(app, client, token, key):

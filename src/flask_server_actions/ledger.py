@@ -127,6 +127,26 @@ class Ledger:
                 return Claim(busy=True)
             time.sleep(_POLL_INTERVAL)
 
+    def look(self, entry: str) -> Claim:
+        """What an earlier request with ``entry`` did, without claiming it.
+
+        For a submission refused before its action would run (an invalid form):
+        a read, never a write. While another request with the key runs, it waits
+        for that request's result as :meth:`claim` does. ``Claim()`` (``ours``)
+        means no request has the key.
+        """
+        deadline = time.monotonic() + self.wait
+        while True:
+            with self._answering():
+                found = self.store.get(entry)
+            if isinstance(found, dict):
+                return Claim(applied=ActionState(**found))
+            if found is None:
+                return Claim()
+            if time.monotonic() >= deadline:
+                return Claim(busy=True)
+            time.sleep(_POLL_INTERVAL)
+
     def record(self, entry: str, state: ActionState) -> None:
         """Keep the applied result of ``entry``, to replay it to repeats."""
         with self._answering():

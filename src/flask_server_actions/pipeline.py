@@ -63,6 +63,8 @@ from .formdata import body_limit
 from .formdata import check_fields
 from .formdata import field_errors
 from .formdata import submitted_values
+from .ledger import Claim
+from .ledger import Ledger
 from .origin import check_origin
 from .pages import route_of
 from .policies import current_user
@@ -226,35 +228,64 @@ def validation(exchange: Exchange, act: ActionSpec) -> list[t.Any]:
 def run_once(
     exchange: Exchange, act: ActionSpec, view_args: Mapping[str, t.Any]
 ) -> Outcome:
-    """Execute the action unless the form's submission key was applied before."""
+    """Execute the action unless the form's submission key was applied before.
+
+    The key is claimed only when the action is about to run. A form refused
+    before that (invalid, or not allowed) writes nothing to the ledger; an
+    invalid one only looks the key up, since its validation may fail because
+    an earlier request with the key ran (a name now taken): that request's
+    result is the answer.
+    """
     settings = exchange.settings
     scope = submitter(settings.csrf_field) if act.once and exchange.key else None
     if scope is None or exchange.key is None:
         return execute(exchange, act, view_args)
     ledger = exchange.app.ledger
-    entry = ledger.entry(act.endpoint, scope, exchange.key)
-    claim = ledger.claim(entry)
-    if claim.applied is not None:
+    once = Once(ledger, ledger.entry(act.endpoint, scope, exchange.key))
+    try:
+        state, form = execute(exchange, act, view_args, once=once)
+    except BaseException:
+        if once.claimed:
+            ledger.release(once.entry)
+        raise
+    if once.claimed:
+        if state.ok:
+            ledger.record(once.entry, state)
+        else:
+            # Nothing was written, so the key stays usable for the corrected form.
+            ledger.release(once.entry)
+    return state, form
+
+
+@dataclasses.dataclass
+class Once:
+    """A submission key's entry in the ledger, and whether this request claimed it."""
+
+    ledger: Ledger
+    entry: str
+    claimed: bool = False
+
+    def claim(self) -> Claim:
+        found = self.ledger.claim(self.entry)
+        self.claimed = found.ours
+        return found
+
+
+def earlier_request(
+    exchange: Exchange, act: ActionSpec, found: Claim
+) -> Outcome | None:
+    """The answer when another request had the key: its result, or 409 while it runs."""
+    if found.applied is not None:
         exchange.headers["X-Submission-Replayed"] = "1"
         # What the first request revalidated is not known here, and its answer
         # may never have arrived (a kept submission sent again after the
         # connection dropped): the page's regions all come back fresh.
         exchange.stale.everything = True
         # The form shows what was typed, as the first answer did.
-        return claim.applied, bind_form(act, exchange.formdata())
-    if claim.busy:
+        return found.applied, bind_form(act, exchange.formdata())
+    if found.busy:
         raise SubmissionInProgress()
-    try:
-        state, form = execute(exchange, act, view_args)
-    except BaseException:
-        ledger.release(entry)
-        raise
-    if state.ok:
-        ledger.record(entry, state)
-    else:
-        # Nothing was written, so the key stays usable for the corrected form.
-        ledger.release(entry)
-    return state, form
+    return None
 
 
 # -- execute --------------------------------------------------------------------
@@ -266,11 +297,14 @@ def execute(
     view_args: Mapping[str, t.Any],
     *,
     bound: Mapping[str, t.Any] | None = None,
+    once: Once | None = None,
 ) -> Outcome:
     """Authorize, bind, validate and run ``act`` on the request's input.
 
     :param bound: the bound arguments, already trusted (a Python caller); ``None``
         reads and verifies them from the signed form field.
+    :param once: the submission key's ledger entry, claimed right before the
+        action runs (see :func:`run_once`).
     """
     form: FlaskForm | None = None
     try:
@@ -287,11 +321,21 @@ def execute(
             )
             add_field_errors(form, errors)
             if errors or not form.validate():
+                if once is not None:
+                    replayed = earlier_request(
+                        exchange, act, once.ledger.look(once.entry)
+                    )
+                    if replayed is not None:
+                        return replayed
                 state = ActionState.failure(
                     say("invalid"), status=422, errors=errors or field_errors(form)
                 )
                 return state.with_values(submitted_values(form, exchange.posted)), form
         authorize(exchange, act, form, after_validation=True)
+        if once is not None:
+            replayed = earlier_request(exchange, act, once.claim())
+            if replayed is not None:
+                return replayed
         state = run_in_transaction(exchange, act, form, view_args)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a state
         state = failure_state(exchange, exc)
