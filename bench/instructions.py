@@ -5,8 +5,8 @@
 The twin of :mod:`bench.cpu` for a noisy machine. CPU time per request moves by
 10 to 30 % from one run to the next on a shared virtual machine; the number of
 instructions a request executes does not. Each app of ``bench.cpu`` answers
-each kind of request of ``bench.cpu`` in one process through Flask's test
-client (no server, no socket), under ``valgrind --tool=callgrind``, which counts
+each kind of request of ``bench.cpu`` in one process, called as a WSGI server
+calls it (no server, no socket), under ``valgrind --tool=callgrind``, which counts
 the instructions the process executes in user space. Two runs per app and kind,
 with ``SHORT`` and ``LONG`` requests after the same warm-up, give the count of
 one request as their difference, so start-up and imports cancel out.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import io
 import os
 import re
 import secrets
@@ -29,6 +30,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
+
+from werkzeug.test import EnvironBuilder
 
 from bench.cpu import APPS
 from bench.cpu import HAND
@@ -45,7 +49,13 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def serve_requests(app_name: str, kind_name: str, count: int) -> None:
-    """In this process: ``WARM_UP`` + ``count`` requests of one kind to one app."""
+    """In this process: ``WARM_UP`` + ``count`` requests of one kind to one app.
+
+    The app is called as a WSGI server calls it, with an environ built once:
+    Flask's test client would add its own work (building the request, keeping
+    cookies, wrapping the answer) to both apps alike and hide part of the
+    difference. Every request carries the cookie the page set, as wrk's do.
+    """
     module, _, factory = APPS[app_name].partition(":")
     app = getattr(__import__(module, fromlist=["_"]), factory.removesuffix("()"))()
     kind = next(k for k in KINDS if k.name == kind_name)
@@ -54,30 +64,46 @@ def serve_requests(app_name: str, kind_name: str, count: int) -> None:
     page.feed(client.get("/todos").text)
     keyed = KEY_FIELD in page.hidden
     page.hidden.pop(KEY_FIELD, None)
-    headers = {"Accept": "text/html"}
+    session = client.get_cookie("session")
+    if session is None:
+        sys.exit(f"{app_name}: /todos set no session cookie")
+    headers = {"Accept": "text/html", "Cookie": f"session={session.value}"}
     if kind.method == "POST":
-        headers |= {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+        headers |= {
+            "Origin": "http://localhost",
+            "Sec-Fetch-Site": "same-origin",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
     if kind.htmx:
         headers |= {
             "HX-Request": "true",
             "HX-Target": f"form#{page.form_id}",
             "HX-Current-URL": "http://localhost/todos",
         }
+    base = EnvironBuilder(path=kind.path, method=kind.method, headers=headers)
+    environ = base.get_environ()
+    statuses: list[str] = []
+
+    def start_response(status: str, *_: object) -> None:
+        statuses.append(status)
+
     for _ in range(WARM_UP + count):
-        data = None
+        request = dict(environ)
         if kind.method == "POST":
             data = {**page.hidden, "text": kind.text or ""}
             if keyed:
                 data[KEY_FIELD] = secrets.token_urlsafe(18)
-        response = client.open(
-            kind.path, method=kind.method, headers=headers, data=data
-        )
-        if response.status_code != kind.expect:
-            sys.exit(f"{app_name}, {kind.name}: {response.status_code}")
-        if kind.method == "POST" and not kind.htmx:
-            # A browser follows the 303 and its page shows the flashed message,
-            # so the session does not pile messages up.
-            client.get("/todos")
+            body = urlencode(data).encode()
+            request["wsgi.input"] = io.BytesIO(body)
+            request["CONTENT_LENGTH"] = str(len(body))
+        answer = app(request, start_response)
+        try:
+            b"".join(answer)
+        finally:
+            getattr(answer, "close", lambda: None)()
+        status = statuses.pop()
+        if not status.startswith(f"{kind.expect} "):
+            sys.exit(f"{app_name}, {kind.name}: {status}")
 
 
 def count_instructions(app_name: str, kind: Kind, count: int, folder: str) -> int:
@@ -141,15 +167,14 @@ def main() -> None:
             )
         )
     print(
-        f"instructions per request (valgrind callgrind, user space; Flask's test"
-        f" client, one process; toolkit cache and ledger: SQLite; Python"
+        f"instructions per request (valgrind callgrind, user space; the WSGI app"
+        f" called directly, one process; toolkit cache and ledger: SQLite; Python"
         f" {sys.version.split()[0]})"
     )
     print(f"  {'request':44} {'toolkit':>12} {HAND:>14}  ratio")
     for kind in KINDS:
         toolkit, hand = counts[(TOOLKIT, kind)], counts[(HAND, kind)]
         print(f"  {kind.name:44} {toolkit:12,.0f} {hand:14,.0f}  {toolkit / hand:5.2f}")
-    print("  (each plain POST is counted with the GET of the page it redirects to)")
 
 
 if __name__ == "__main__":
