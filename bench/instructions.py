@@ -1,6 +1,6 @@
 """Instructions per request: the toolkit against the same page written by hand.
 
-    python -m bench.instructions          # about 3 minutes; needs valgrind
+    python -m bench.instructions          # about 3 minutes; needs valgrind (and strace)
 
 The twin of :mod:`bench.cpu` for a noisy machine. CPU time per request moves by
 10 to 30 % from one run to the next on a shared virtual machine; the number of
@@ -11,9 +11,10 @@ the instructions the process executes in user space. Two runs per app and kind,
 with ``SHORT`` and ``LONG`` requests after the same warm-up, give the count of
 one request as their difference, so start-up and imports cancel out.
 
-What it does not see: time in the kernel (the system calls of SQLite's file
-locks and writes, which ``bench.cpu`` does count) and how fast the instructions
-run (cache misses). The toolkit's cache and submission ledger are SQLite files
+The same runs under ``strace -f -c`` count the system calls of one request
+(SQLite's file locks and writes, the socket of none: there is no server), the
+kernel's share that instructions do not see. What neither sees is how fast the
+instructions run (cache misses), which ``bench.cpu`` does. The toolkit's cache and submission ledger are SQLite files
 in a fresh folder, as under ``bench.cpu``'s two workers.
 """
 
@@ -29,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import typing as t
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -46,6 +48,10 @@ WARM_UP = 30
 SHORT = 40
 LONG = 140
 _COLLECTED = re.compile(r"Collected : (\d+)")
+#: The calls column of strace -c's last line ("100.00  0.04  5  7262  696 total").
+_TOTAL_CALLS = re.compile(r"^\s*100\.00\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?total", re.M)
+#: What a run counts.
+Tool = t.Literal["instructions", "system calls"]
 
 
 def serve_requests(app_name: str, kind_name: str, count: int) -> None:
@@ -106,8 +112,8 @@ def serve_requests(app_name: str, kind_name: str, count: int) -> None:
             sys.exit(f"{app_name}, {kind.name}: {status}")
 
 
-def count_instructions(app_name: str, kind: Kind, count: int, folder: str) -> int:
-    """Instructions of a whole process that answers ``count`` requests."""
+def run_counted(app_name: str, kind: Kind, count: int, folder: str, tool: Tool) -> int:
+    """What ``tool`` counts in a whole process that answers ``count`` requests."""
     store = tempfile.mkdtemp(dir=folder)
     env = os.environ | {
         "BENCH_CACHE": "sqlite",
@@ -115,34 +121,38 @@ def count_instructions(app_name: str, kind: Kind, count: int, folder: str) -> in
         "BENCH_LEDGER": "sqlite",
         "BENCH_LEDGER_PATH": os.path.join(store, "ledger.sqlite"),
     }
+    report = os.path.join(store, "report")
+    serve = [sys.executable, "-m", "bench.instructions", "--serve"]
+    serve += [app_name, kind.name, str(count)]
+    if tool == "instructions":
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={report}"]
+    else:
+        # -f: SQLite's and the live log's threads count too.
+        command = ["strace", "-f", "-c", "-o", report]
     done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={os.path.join(store, 'callgrind.out')}",
-            sys.executable,
-            "-m",
-            "bench.instructions",
-            "--serve",
-            app_name,
-            kind.name,
-            str(count),
-        ],
+        command + serve,
         env=env,
         capture_output=True,
         text=True,
         check=False,
         cwd=Path(__file__).resolve().parent.parent,
     )
-    found = _COLLECTED.search(done.stderr)
+    if tool == "instructions":
+        found = _COLLECTED.search(done.stderr)
+    else:
+        found = (
+            _TOTAL_CALLS.search(Path(report).read_text())
+            if done.returncode == 0
+            else None
+        )
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"{app_name}, {kind.name}: {done.stderr[-2000:]}")
     return int(found.group(1))
 
 
-def per_request(app_name: str, kind: Kind, folder: str) -> float:
-    short = count_instructions(app_name, kind, SHORT, folder)
-    long = count_instructions(app_name, kind, LONG, folder)
+def per_request(app_name: str, kind: Kind, folder: str, tool: Tool) -> float:
+    short = run_counted(app_name, kind, SHORT, folder, tool)
+    long = run_counted(app_name, kind, LONG, folder, tool)
     return (long - short) / (LONG - SHORT)
 
 
@@ -156,25 +166,36 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         sys.exit("bench.instructions needs valgrind: apt-get install -y valgrind")
-    jobs = [(app, kind) for kind in KINDS for app in (TOOLKIT, HAND)]
+    tools: list[Tool] = ["instructions"]
+    if shutil.which("strace") is not None:
+        tools.append("system calls")
+    jobs = [
+        (app, kind, tool) for tool in tools for kind in KINDS for app in (TOOLKIT, HAND)
+    ]
     with (
         tempfile.TemporaryDirectory(prefix="sa-bench-instr-") as folder,
         concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool,
     ):
         counts = dict(
             zip(
-                jobs, pool.map(lambda job: per_request(*job, folder), jobs), strict=True
+                jobs,
+                pool.map(lambda job: per_request(*job[:2], folder, job[2]), jobs),
+                strict=True,
             )
         )
     print(
-        f"instructions per request (valgrind callgrind, user space; the WSGI app"
-        f" called directly, one process; toolkit cache and ledger: SQLite; Python"
-        f" {sys.version.split()[0]})"
+        f"per request: instructions (valgrind callgrind, user space) and system calls"
+        f" (strace -f -c); the WSGI app called directly, one process; toolkit cache"
+        f" and ledger: SQLite; Python {sys.version.split()[0]}"
     )
-    print(f"  {'request':44} {'toolkit':>12} {HAND:>14}  ratio")
-    for kind in KINDS:
-        toolkit, hand = counts[(TOOLKIT, kind)], counts[(HAND, kind)]
-        print(f"  {kind.name:44} {toolkit:12,.0f} {hand:14,.0f}  {toolkit / hand:5.2f}")
+    for tool in tools:
+        print(f"  {tool:44} {'toolkit':>12} {HAND:>14}  ratio")
+        for kind in KINDS:
+            toolkit, hand = counts[(TOOLKIT, kind, tool)], counts[(HAND, kind, tool)]
+            ratio = f"{toolkit / hand:5.2f}" if hand >= 1 else "    -"
+            print(f"  {kind.name:44} {toolkit:12,.0f} {hand:14,.0f}  {ratio}")
+    if "system calls" not in tools:
+        print("  (system calls not counted: apt-get install -y strace)")
 
 
 if __name__ == "__main__":
