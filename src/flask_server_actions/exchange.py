@@ -12,11 +12,14 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 from functools import cached_property
+from functools import lru_cache
 
 from flask import Request
 from flask import request
 from markupsafe import Markup
 from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.local import LocalProxy
 
 from .appstate import AppState
@@ -188,10 +191,7 @@ class Exchange:
         """htmx, JSON or a plain browser: how this request is answered."""
         if self.htmx:
             return "plain" if self.htmx.wants_full_page else "htmx"
-        best = self.request.accept_mimetypes.best_match(
-            ["text/html", "application/json"]
-        )
-        return "json" if best == "application/json" else "plain"
+        return _mode_for(self.request.headers.get("Accept", ""))
 
     @cached_property
     def request_path(self) -> str:
@@ -226,6 +226,16 @@ def current_exchange() -> Exchange:
         found = Exchange(t.cast(t.Any, request)._get_current_object(), app_state())
         environ[ENVIRON_KEY] = found
     return found
+
+
+@lru_cache(maxsize=256)
+def _mode_for(accept: str) -> ResponseMode:
+    """A request's mode by its ``Accept`` header, once per header: browsers
+    send a handful of them, and parsing one costs more than the rest of it."""
+    best = parse_accept_header(accept, MIMEAccept).best_match(
+        ["text/html", "application/json"]
+    )
+    return "json" if best == "application/json" else "plain"
 
 
 def forget_exchange(_error: BaseException | None = None) -> None:
