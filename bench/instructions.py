@@ -12,10 +12,11 @@ with ``SHORT`` and ``LONG`` requests after the same warm-up, give the count of
 one request as their difference, so start-up and imports cancel out.
 
 The same runs under ``strace -f -c`` count the system calls of one request
-(SQLite's file locks and writes, the socket of none: there is no server), the
-kernel's share that instructions do not see. What neither sees is how fast the
-instructions run (cache misses), which ``bench.cpu`` does. The toolkit's cache and submission ledger are SQLite files
-in a fresh folder, as under ``bench.cpu``'s two workers.
+(SQLite's file locks and writes; no socket, as there is no server), the kernel's
+share that instructions do not see. What neither sees is how fast the
+instructions run (cache misses), which ``bench.cpu`` does. The toolkit's cache
+and submission ledger are SQLite files in a fresh folder, as under
+``bench.cpu``'s two workers.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def run_counted(app_name: str, kind: Kind, count: int, folder: str, tool: Tool) 
     if tool == "instructions":
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={report}"]
     else:
-        # -f: SQLite's and the live log's threads count too.
+        # -f: the live event log's thread counts too.
         command = ["strace", "-f", "-c", "-o", report]
     done = subprocess.run(
         command + serve,
