@@ -238,17 +238,6 @@ def _mode_for(accept: str) -> ResponseMode:
     return "json" if best == "application/json" else "plain"
 
 
-def forget_exchange(_error: BaseException | None = None) -> None:
-    """Drop the request's :class:`Exchange` as its context ends (a teardown).
-
-    The exchange holds the request, and the request's environ holds the
-    exchange. Left in place, that cycle keeps every request's body, form and
-    headers alive until the garbage collector's next full pass: a worker's
-    memory grows between passes, and each pass has more to walk.
-    """
-    request.environ.pop(ENVIRON_KEY, None)
-
-
 def response_mode() -> ResponseMode:
     """``"htmx"``, ``"plain"`` or ``"json"``: how the current request is answered.
 

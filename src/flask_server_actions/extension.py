@@ -24,7 +24,6 @@ from .cli import actions_command
 from .compat import forget_earlier_user
 from .errors import CacheUnavailable
 from .events import create_event_log
-from .exchange import forget_exchange
 from .live import live_stream
 from .markup import field
 from .markup import submit
@@ -154,7 +153,6 @@ class ServerActions:
         toolkit.add_url_rule(f"{settings.static_url_path}/live", "live", live_stream)
         app.register_blueprint(toolkit)
         request_started.connect(forget_earlier_user, app)
-        app.teardown_request(forget_exchange)
         app.register_error_handler(HTTPException, handle_http_error)
         for error in state.unavailable_errors:
             app.register_error_handler(error, handle_unavailable)
