@@ -103,6 +103,16 @@ def app(app, journal, gate):
         journal.pending.append(form.title.data)
         return ActionState.success("Note added.")
 
+    @action(
+        bp,
+        page=index,
+        form=TitleForm,
+        allow=allow.when(lambda _user, _form: gate.get("open", True)),
+    )
+    def guarded(form):
+        journal.pending.append(form.title.data)
+        return ActionState.success("Guarded note added.")
+
     @action(bp, page=index, form=TitleForm, allow=allow.signed_in)
     def sign(form):
         signed.append(f"{current_user.get_id()}:{form.title.data}")
@@ -539,6 +549,28 @@ def test_an_invalid_repeat_waits_for_the_first_request_with_its_key(
     assert journal.notes == ["slow"]
     assert answers["second"].status_code == 200  # type: ignore[attr-defined]
     assert answers["second"].headers[REPLAYED] == "1"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX, JSON], ids=["plain", "htmx", "json"])
+def test_a_repeat_refused_before_its_claim_still_gets_the_first_result(
+    client, token, key, journal, gate, headers
+):
+    path = "/actions/guarded"
+    first = post(client, token, key, headers, path=path, title="Hello")
+    assert first.status_code in (200, 303)
+    # The policy says no since; the same form, sent again (its first answer
+    # lost), is still the submission that was applied.
+    gate["open"] = False
+    repeat = post(client, token, key, headers, path=path, title="Hello")
+    assert repeat.status_code == first.status_code
+    assert repeat.headers[REPLAYED] == "1"
+    assert journal.notes == ["Hello"]
+    # A new submission is refused (401: nobody is signed in to be let in).
+    fresh = key_from(client.get("/notes").text)
+    refused = post(client, token, fresh, headers, path=path, title="Hi")
+    assert refused.status_code == 401
+    assert REPLAYED not in refused.headers
+    assert journal.notes == ["Hello"]
 
 
 def test_claim_is_released_in_the_ledger_after_a_failure(app, client, token, key):

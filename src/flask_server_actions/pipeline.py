@@ -288,6 +288,26 @@ def earlier_request(
     return None
 
 
+def refused_repeat(
+    exchange: Exchange, act: ActionSpec, once: Once | None, exc: Exception
+) -> Outcome | None:
+    """The first result of a key refused before it was claimed, if it was applied.
+
+    A form sent again because its first answer never arrived may be refused
+    now (its signed arguments expired, a policy that says no since): it is
+    still that submission, so it gets the first result.
+    """
+    if once is None or once.claimed:
+        return None  # no key, or the action ran: its own failure stands
+    if isinstance(exc, (SubmissionInProgress, *exchange.app.unavailable_errors)):
+        return None  # the claim itself was refused
+    try:
+        found = once.ledger.look(once.entry)
+    except exchange.app.unavailable_errors:
+        return None  # the refusal is the answer; the ledger is for later
+    return earlier_request(exchange, act, found) if found.applied else None
+
+
 # -- execute --------------------------------------------------------------------
 
 
@@ -338,6 +358,9 @@ def execute(
                 return replayed
         state = run_in_transaction(exchange, act, form, view_args)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a state
+        replayed = refused_repeat(exchange, act, once, exc)
+        if replayed is not None:
+            return replayed
         state = failure_state(exchange, exc)
         if form is None and exchange.posted is not None:
             # Refused before the form was bound (sign in, tampered arguments):
