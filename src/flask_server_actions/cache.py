@@ -27,6 +27,7 @@ import typing as t
 
 from flask import current_app
 
+from .compat import cachelib_timeout
 from .errors import CacheUnavailable
 from .stores import MemoryStore
 from .stores import SqliteStore
@@ -241,9 +242,7 @@ def _redis_cache(url: str, key_prefix: str, default_timeout: int) -> ActionCache
         """
 
         def add(self, key: str, value: t.Any, timeout: t.Any = None) -> bool:
-            # cachelib's own reading of ``timeout``: None is the default, 0 and
-            # -1 never expire, a timedelta or a fraction is whole seconds.
-            seconds = self._normalize_timeout(timeout)
+            seconds = cachelib_timeout(self, timeout)
             name, dump = key_prefix + key, self.serializer.dumps(value)
             if seconds == -1:
                 return bool(client.set(name, dump, nx=True))

@@ -157,6 +157,15 @@ def forget_earlier_user(_sender: Flask, **_extra: t.Any) -> None:
     g.pop("_login_user", None)
 
 
+def cachelib_timeout(cache: t.Any, timeout: t.Any) -> int:
+    """cachelib's own reading of a ``timeout``: ``None`` is the cache's default,
+    ``0`` never expires (-1 then), a timedelta or a fraction whole seconds.
+
+    ``_normalize_timeout`` is not documented (checked with cachelib 0.17).
+    """
+    return int(cache._normalize_timeout(timeout))
+
+
 __all__ = [
     "MultipartData",
     "MultipartDecoder",
@@ -164,6 +173,7 @@ __all__ = [
     "MultipartField",
     "MultipartFile",
     "MultipartNeedData",
+    "cachelib_timeout",
     "forget_earlier_user",
     "handle_http_exception",
     "query_string_of",
