@@ -209,20 +209,23 @@ class _Watched(EventLog):
         event = self._append(topics, origin)
         if event is not None:
             with self._cond:
-                if event.n == self._n + 1:
-                    self._add(event)  # the next one: nothing to read
-                # Otherwise other processes' events came first, and this one
-                # waits for them: the thread reads them all within ``poll``
-                # seconds, or at once if the backend announces them. Reading
-                # them here would cost nearly every action a read when several
-                # workers write.
+                # If other processes' events came first, this one waits for
+                # them: the thread reads them all within ``poll`` seconds, or at
+                # once if the backend announces them. Reading them here would
+                # cost nearly every action a read when several workers write.
+                self._take_if_next_locked(event)
         return event
+
+    def _take_if_next_locked(self, event: Event) -> bool:
+        """Keep ``event`` if it is the next one this process expects."""
+        if event.n != self._n + 1:
+            return False
+        self._add(event)  # the next one: nothing to read
+        return True
 
     def _take_locked(self, event: Event) -> None:
         """Keep ``event``; read what came before it only if this process lacks it."""
-        if event.n == self._n + 1:
-            self._add(event)  # the next one: nothing to read
-        else:
+        if not self._take_if_next_locked(event):
             self._catch_up_locked(event.n)
 
     def _catch_up_locked(self, newest: int) -> None:
