@@ -230,11 +230,12 @@ def run_once(
 ) -> Outcome:
     """Execute the action unless the form's submission key was applied before.
 
-    The key is claimed only when the action is about to run. A form refused
-    before that (invalid, or not allowed) writes nothing to the ledger; an
-    invalid one only looks the key up, since its validation may fail because
-    an earlier request with the key ran (a name now taken): that request's
-    result is the answer.
+    The key is claimed only when the action is about to run, so a form refused
+    before that (invalid, not allowed) writes nothing to the ledger. It only
+    looks the key up: it may be the form an earlier request with the key
+    applied, sent again because that answer never arrived, and refused now
+    because that request ran (a title now taken) or since (a policy, expired
+    signed arguments). It is still that submission, and gets its result.
     """
     settings = exchange.settings
     scope = submitter(settings.csrf_field) if act.once and exchange.key else None
@@ -254,18 +255,30 @@ def run_once(
         else:
             # Nothing was written, so the key stays usable for the corrected form.
             ledger.release(once.entry)
+    elif not once.tried and not state.ok:
+        try:
+            found = ledger.look(once.entry)
+        except exchange.app.unavailable_errors:
+            return state, form  # the refusal is the answer
+        replayed = earlier_request(exchange, act, found)
+        if replayed is not None:
+            return replayed
     return state, form
 
 
 @dataclasses.dataclass
 class Once:
-    """A submission key's entry in the ledger, and whether this request claimed it."""
+    """A submission key's entry in the ledger, and what this request did with it."""
 
     ledger: Ledger
     entry: str
+    #: The action was about to run: the key was claimed, or found taken.
+    tried: bool = False
+    #: The key is this request's: its result is recorded, or the key released.
     claimed: bool = False
 
     def claim(self) -> Claim:
+        self.tried = True
         found = self.ledger.claim(self.entry)
         self.claimed = found.ours
         return found
@@ -286,26 +299,6 @@ def earlier_request(
     if found.busy:
         raise SubmissionInProgress()
     return None
-
-
-def refused_repeat(
-    exchange: Exchange, act: ActionSpec, once: Once | None, exc: Exception
-) -> Outcome | None:
-    """The first result of a key refused before it was claimed, if it was applied.
-
-    A form sent again because its first answer never arrived may be refused
-    now (its signed arguments expired, a policy that says no since): it is
-    still that submission, so it gets the first result.
-    """
-    if once is None or once.claimed:
-        return None  # no key, or the action ran: its own failure stands
-    if isinstance(exc, (SubmissionInProgress, *exchange.app.unavailable_errors)):
-        return None  # the claim itself was refused
-    try:
-        found = once.ledger.look(once.entry)
-    except exchange.app.unavailable_errors:
-        return None  # the refusal is the answer; the ledger is for later
-    return earlier_request(exchange, act, found) if found.applied else None
 
 
 # -- execute --------------------------------------------------------------------
@@ -341,12 +334,6 @@ def execute(
             )
             add_field_errors(form, errors)
             if errors or not form.validate():
-                if once is not None:
-                    replayed = earlier_request(
-                        exchange, act, once.ledger.look(once.entry)
-                    )
-                    if replayed is not None:
-                        return replayed
                 state = ActionState.failure(
                     say("invalid"), status=422, errors=errors or field_errors(form)
                 )
@@ -358,9 +345,6 @@ def execute(
                 return replayed
         state = run_in_transaction(exchange, act, form, view_args)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a state
-        replayed = refused_repeat(exchange, act, once, exc)
-        if replayed is not None:
-            return replayed
         state = failure_state(exchange, exc)
         if form is None and exchange.posted is not None:
             # Refused before the form was bound (sign in, tampered arguments):
