@@ -2,8 +2,10 @@
 
     python -m bench.cpu                  # 5 kinds of request, 3 rounds x 5 s, 16 connections
     python -m bench.cpu --ledger         # CPU per action as the submission store fills
+    python -m bench.cpu --workers 1 --ledger-store memory   # no shared store at all
 
-Two apps, each under its own gunicorn with the same settings (2 sync workers):
+Two apps, each under its own gunicorn with the same settings (2 sync workers,
+or ``--workers``):
 ``bench.cpu_toolkit``, a to-do page and its action written with the toolkit's
 public API, and ``bench.cpu_hand``, the same page and action written by hand
 with Flask and Flask-WTF (CSRF, validation, the form partial plus the list out
@@ -29,6 +31,11 @@ status 1).
 store: before each level, plain-mode submissions (each with its own key) are
 sent until the toolkit has applied that many; the hand-written app, which has
 no store, runs alongside as the measure of the machine's noise.
+
+``--workers 1 --ledger-store memory`` (with the default ``--cache memory``)
+keeps the toolkit's cache, ledger and live events in the worker's memory, where
+two workers would share SQLite files: run it beside ``--workers 1 --cache
+sqlite`` to see what the shared stores cost an action, apart from the rest.
 """
 
 from __future__ import annotations
@@ -629,10 +636,19 @@ def main() -> None:
     )
     parser.add_argument(
         "--ledger-store",
-        choices=("sqlite", "redis"),
+        choices=("sqlite", "redis", "memory"),
         default="sqlite",
         help="where submission keys are kept (SERVER_ACTIONS_LEDGER; default sqlite,"
-        " one file both workers share; redis needs --cache redis)",
+        " one file both workers share; redis needs --cache redis, memory needs"
+        " --workers 1)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=WORKERS,
+        help=f"gunicorn sync workers per app (default {WORKERS}); with 1, the"
+        " toolkit's memory cache and ledger stay in memory: what the shared"
+        " stores cost is the difference",
     )
     parser.add_argument(
         "--ledger",
@@ -649,6 +665,10 @@ def main() -> None:
         parser.error(
             "--seconds and --rounds must be at least 1, --connections >= --threads"
         )
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.ledger_store == "memory" and args.workers != 1:
+        parser.error("--ledger-store memory needs --workers 1 (each worker's own)")
     if shutil.which("wrk") is None:
         sys.exit("bench.cpu needs wrk: apt-get install -y wrk")
 
@@ -668,13 +688,13 @@ def measure(args: argparse.Namespace) -> int:
         env = stack.enter_context(cache_env(args.cache, args.ledger_store))
         args.store_dir = env.get("BENCH_CACHE_DIR")
         servers = {
-            name: stack.enter_context(serve(app, WORKERS, env, GUNICORN_ARGS))
+            name: stack.enter_context(serve(app, args.workers, env, GUNICORN_ARGS))
             for name, app in APPS.items()
         }
         browsers = {name: Browser.open(server.url) for name, server in servers.items()}
         print(
             f"{TOOLKIT} (bench.cpu_toolkit) vs {HAND} Flask-WTF (bench.cpu_hand):"
-            f" gunicorn, {WORKERS} sync workers each; wrk, {args.threads} thread(s),"
+            f" gunicorn, {args.workers} sync worker(s) each; wrk, {args.threads} thread(s),"
             f" {args.connections} connections; a page of {ITEMS} items;"
             f" toolkit cache: {args.cache}, ledger: {args.ledger_store}"
         )
