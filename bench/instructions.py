@@ -1,6 +1,6 @@
 """Instructions per request: the toolkit against the same page written by hand.
 
-    python -m bench.instructions          # about 3 minutes; needs valgrind (and strace)
+    python -m bench.instructions          # about 4 minutes; needs valgrind (and strace)
 
 The twin of :mod:`bench.cpu` for a noisy machine. CPU time per request moves by
 10 to 30 % from one run to the next on a shared virtual machine; the number of
@@ -232,7 +232,7 @@ def main() -> None:
     parser.add_argument(
         "--no-time",
         action="store_true",
-        help="skip the CPU time per request in one process (about a minute)",
+        help="skip the CPU time per request in one process (about 80 seconds)",
     )
     args = parser.parse_args()
     if args.serve:
