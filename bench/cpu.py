@@ -164,6 +164,11 @@ class Browser:
     @classmethod
     def open(cls, url: str) -> Browser:
         status, html, cookie = fetch(url, "GET", "/todos", {}, None)
+        return cls.from_page(url, status, html, cookie)
+
+    @classmethod
+    def from_page(cls, url: str, status: int, html: str, cookie: str) -> Browser:
+        """The browser that got ``html`` and the session ``cookie`` from ``url``/todos."""
         page = _FormParser()
         page.feed(html)
         if status != 200 or not page.form_id or "csrf_token" not in page.hidden:

@@ -39,17 +39,15 @@ import sys
 import tempfile
 import typing as t
 from pathlib import Path
-from urllib.parse import urlencode
 
 from werkzeug.test import EnvironBuilder
 
 from bench.cpu import APPS
 from bench.cpu import HAND
-from bench.cpu import KEY_FIELD
 from bench.cpu import KINDS
 from bench.cpu import TOOLKIT
+from bench.cpu import Browser
 from bench.cpu import Kind
-from bench.cpu import _FormParser
 
 WARM_UP = 30
 SHORT = 40
@@ -77,26 +75,11 @@ def one_request(app_name: str, kind_name: str) -> t.Callable[[], None]:
     app = getattr(__import__(module, fromlist=["_"]), factory.removesuffix("()"))()
     kind = next(k for k in KINDS if k.name == kind_name)
     client = app.test_client()
-    page = _FormParser()
-    page.feed(client.get("/todos").text)
-    keyed = KEY_FIELD in page.hidden
-    page.hidden.pop(KEY_FIELD, None)
+    page = client.get("/todos")
     session = client.get_cookie("session")
-    if session is None:
-        sys.exit(f"{app_name}: /todos set no session cookie")
-    headers = {"Accept": "text/html", "Cookie": f"session={session.value}"}
-    if kind.method == "POST":
-        headers |= {
-            "Origin": "http://localhost",
-            "Sec-Fetch-Site": "same-origin",
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
-    if kind.htmx:
-        headers |= {
-            "HX-Request": "true",
-            "HX-Target": f"form#{page.form_id}",
-            "HX-Current-URL": "http://localhost/todos",
-        }
+    cookie = f"session={session.value}" if session is not None else ""
+    browser = Browser.from_page("http://localhost", page.status_code, page.text, cookie)
+    headers, body = browser.request(kind)
     base = EnvironBuilder(path=kind.path, method=kind.method, headers=headers)
     environ = base.get_environ()
     statuses: list[str] = []
@@ -106,13 +89,11 @@ def one_request(app_name: str, kind_name: str) -> t.Callable[[], None]:
 
     def send() -> None:
         request = dict(environ)
-        if kind.method == "POST":
-            data = {**page.hidden, "text": kind.text or ""}
-            if keyed:
-                data[KEY_FIELD] = secrets.token_urlsafe(18)
-            body = urlencode(data).encode()
-            request["wsgi.input"] = io.BytesIO(body)
-            request["CONTENT_LENGTH"] = str(len(body))
+        if body:
+            # A new submission key each time, as a freshly rendered form has.
+            sent = body.replace("{key}", secrets.token_urlsafe(18)).encode()
+            request["wsgi.input"] = io.BytesIO(sent)
+            request["CONTENT_LENGTH"] = str(len(sent))
         answer = app(request, start_response)
         try:
             b"".join(answer)
