@@ -75,6 +75,18 @@ def events(app):
     return app.extensions["server_actions"].events
 
 
+def listened_long_ago(log):
+    """``log`` as a site has it once it has served live pages for a while."""
+    log.listen()
+    log.stored_since = 0.0
+    return log
+
+
+@pytest.fixture(autouse=True)
+def _live_site(app):
+    listened_long_ago(events(app))
+
+
 def test_live_region_names_its_topics_validator_and_start(client, app):
     html = client.get("/live").text
     log = events(app)
@@ -321,7 +333,7 @@ def wait_for(log, n, timeout=3.0):
 
 
 def test_memory_log_keeps_the_last_events():
-    log = EventLog(keep=2)
+    log = listened_long_ago(EventLog(keep=2))
     for topic in ("tag:a", "tag:b", "tag:c"):
         log.publish([topic])
     assert [e.topics for e in log.after(1)] == [("tag:b",), ("tag:c",)]
@@ -333,11 +345,13 @@ def test_memory_log_keeps_the_last_events():
 def test_sqlite_log_is_shared_by_two_logs_on_one_file(tmp_path):
     path = str(tmp_path / "events.sqlite")
     writer, reader = SqliteEventLog(path), SqliteEventLog(path)
-    assert writer.epoch == reader.epoch
     n = reader.parse(reader.latest())
+    # The writer hears that someone listens from the reader's marker.
     writer.publish(["tag:posts"], "tab-1234abcd")
     found = wait_for(reader, n)
     assert [(e.topics, e.origin) for e in found] == [(("tag:posts",), "tab-1234abcd")]
+    assert writer.parse(writer.latest()) == n + 1
+    assert writer.epoch == reader.epoch
     reader.stop()
     writer.stop()
 
@@ -345,6 +359,7 @@ def test_sqlite_log_is_shared_by_two_logs_on_one_file(tmp_path):
 def test_sqlite_log_replays_from_the_file(tmp_path):
     path = str(tmp_path / "events.sqlite")
     first = SqliteEventLog(path, keep=3)
+    first.listen()
     # The oldest events are dropped at every 64th, down to the last ``keep``.
     for n in range(1, 71):
         first.publish([f"tag:t{n}"])
@@ -504,7 +519,8 @@ def test_a_sqlite_log_reads_nothing_when_it_publishes(tmp_path):
     path = str(tmp_path / "events.sqlite")
     log = SqliteEventLog(path)
     log.poll = 60  # its thread stays out of the way: only publishing reads here
-    log.publish(["tag:first"])  # starts the log's thread, reads the newest
+    log.latest()  # a reader: starts the log's thread, reads the newest
+    log.publish(["tag:first"])
     reads: list[str] = []
     read_after = log._read_after
     log._read_after = lambda n: reads.append(n) or read_after(n)

@@ -18,6 +18,15 @@ Where the events go depends on the cache (and so on how the app is deployed):
             every machine at once; one listener thread per process.
 ==========  =================================================================
 
+Nothing is stored until someone listens: a page that renders a live region, or
+a live stream, calls :meth:`EventLog.listen` first (for SQLite, a marker file
+beside the log tells every worker), so a site without live regions pays nothing
+for them: no write per action, no file, no thread. A page rendered before the
+first listen may show data older than an event that was not stored: if an
+action skipped one in the minute before, then for ``LISTEN_GRACE`` seconds
+after it pages are told to refetch their live regions once when they connect
+(see :meth:`EventLog.in_grace`).
+
 Each process keeps the last ``keep`` events it saw, so its streams wait on one
 :class:`threading.Condition` and read from memory. Event ids are
 ``"<epoch>.<n>"``: ``n`` counts up in the backend, and ``epoch`` names the log
@@ -34,6 +43,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 import typing as t
 import weakref
 
@@ -41,6 +51,21 @@ logger = logging.getLogger("flask_server_actions")
 
 #: The SQLite event log's file, in ``SERVER_ACTIONS_CACHE_DIR``.
 EVENTS_FILE: t.Final = "live-events.sqlite"
+
+#: Beside it: it exists once a page or a stream has listened (see ``listen``).
+LISTENED_FILE: t.Final = "live-events.listened"
+#: Beside it too: its time is when an action last stored no event (nobody listened).
+SKIPPED_FILE: t.Final = "live-events.skipped"
+#: A worker notes a skipped event at most once a second (one ``utime``).
+_NOTE_SKIP_EVERY: t.Final = 1.0
+
+#: For this many seconds after a log is first listened to, live regions and
+#: streams start with a refetch if an action stored no event shortly before:
+#: it may have changed what a page was reading.
+LISTEN_GRACE: t.Final = 60.0
+
+#: An event id of no log: a stream resuming from it refetches at once.
+UNKNOWN_ID: t.Final = "0.0"
 
 #: The SQLite log drops its oldest events at every this many new ones.
 _TRIM_EVERY: t.Final = 64
@@ -82,7 +107,54 @@ class EventLog:
         self._n = 0
         #: Set when the process shuts down: every stream ends.
         self.stopping = threading.Event()
+        #: Someone listens (this process knows): publishing stores events.
+        self._listened = False
+        #: This process reads the log (and has said so).
+        self._reading = False
+        #: Since when events are stored (0: always, as far as anyone can tell).
+        self.stored_since = 0.0
+        #: When this process last published while nobody listened.
+        self._skipped_at = 0.0
         _LOGS.add(self)
+
+    # -- listening ---------------------------------------------------------------
+
+    def listen(self) -> None:
+        """Say that someone reads this log: from now on, :meth:`publish` stores events.
+
+        Every reader calls it first (:meth:`latest`, :meth:`after`,
+        :meth:`wait`, :meth:`parse`), so an app that never renders a live
+        region never stores an event.
+        """
+        if not self._reading:
+            self.stored_since = self._mark_listened()
+            self._listened = self._reading = True
+
+    def listened(self) -> bool:
+        """Whether anyone listens, in this process or (for a shared log) another."""
+        return self._listened
+
+    def _mark_listened(self) -> float:
+        """Tell every process that someone listens; since when events are stored."""
+        return time.time()
+
+    def in_grace(self) -> bool:
+        """Whether a page now may show data older than an event that was not stored.
+
+        True for ``LISTEN_GRACE`` seconds after the first listen, if an action
+        published while nobody listened during the ``LISTEN_GRACE`` before it.
+        """
+        since = self.stored_since
+        return time.time() < since + LISTEN_GRACE and (
+            self._last_skip() >= since - LISTEN_GRACE
+        )
+
+    def _note_skip(self) -> None:
+        self._skipped_at = time.time()
+
+    def _last_skip(self) -> float:
+        """When an action last published while nobody listened (0.0: never)."""
+        return self._skipped_at
 
     # -- writing ---------------------------------------------------------------
 
@@ -91,10 +163,16 @@ class EventLog:
     ) -> Event | None:
         """Record that ``topics`` have a new generation, and wake the streams.
 
-        The event, or ``None`` if there are no topics or it could not be stored.
+        The event, or ``None`` if there are no topics, nobody listens (see
+        :meth:`listen`), or it could not be stored.
         """
         names = tuple(sorted(set(topics)))
-        return self._store(names, origin) if names else None
+        if not names:
+            return None
+        if not self.listened():
+            self._note_skip()
+            return None
+        return self._store(names, origin)
 
     def _store(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
         with self._cond:
@@ -119,14 +197,26 @@ class EventLog:
         ``at_least``: the number of an event this request published, which this
         process may not have taken in yet (see :meth:`_Watched._store`).
         """
+        self.listen()
         self._start()
         return f"{self.epoch}.{max(self._newest(), at_least)}"
+
+    def cursor(self, at_least: int = 0) -> str:
+        """The id a live region rendered now carries (``data-sa-live-since``).
+
+        :meth:`latest`, except just after the log was first listened to
+        (:meth:`in_grace`): then an id of no log, so the page's stream starts
+        with a refetch of its live regions.
+        """
+        newest = self.latest(at_least)
+        return UNKNOWN_ID if self.in_grace() else newest
 
     def _newest(self) -> int:
         return self._n
 
     def parse(self, event_id: str | None) -> int | None:
         """The number in ``event_id`` if it is from this log, else ``None``."""
+        self.listen()
         epoch, _, n = (event_id or "").partition(".")
         if epoch != self.epoch or not n.isdigit():
             return None
@@ -134,6 +224,7 @@ class EventLog:
 
     def after(self, n: int) -> list[Event] | None:
         """The events after number ``n``, or ``None`` if some are no longer kept."""
+        self.listen()
         self._start()
         with self._cond:
             found = self._after_locked(n)
@@ -159,6 +250,7 @@ class EventLog:
 
     def wait(self, n: int, timeout: float) -> list[Event] | None:
         """Block until there are events after ``n`` (or ``timeout``); see :meth:`after`."""
+        self.listen()
         self._start()
         with self._cond:
             self._cond.wait_for(
@@ -189,25 +281,38 @@ class _Watched(EventLog):
         self._pid: int | None = None
         self._start_lock = threading.Lock()
 
+    def listened(self) -> bool:
+        if not self._listened:
+            since = self._listened_elsewhere()
+            if since:
+                self.stored_since, self._listened = since, True
+        return self._listened
+
+    def _listened_elsewhere(self) -> float:
+        """When another process first listened, or 0.0 if none has yet."""
+        return 0.0
+
     def _start(self) -> None:
+        """Start this process's thread, which only readers need."""
         if self._pid == os.getpid():
             return
         with self._start_lock:
             if self._pid == os.getpid():
                 return
             # After a fork the parent's thread is gone: start this process's own.
-            self._pid = os.getpid()
             self._cond = threading.Condition()
             self._recent.clear()
             self._n = self._read_newest()
             threading.Thread(
                 target=self._watch, name="server-actions-live", daemon=True
             ).start()
+            self._pid = os.getpid()  # last: a publisher may take events in now
 
     def _store(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
-        self._start()
         event = self._append(topics, origin)
-        if event is not None:
+        # A process with no reader has no thread and keeps nothing: its first
+        # reader reads the newest number from the backend.
+        if event is not None and self._pid == os.getpid():
             with self._cond:
                 # If other processes' events came first, this one waits for
                 # them: the thread reads them all within ``poll`` seconds, or at
@@ -288,8 +393,15 @@ class SqliteEventLog(_Watched):
     def __init__(self, path: str, keep: int = 1000) -> None:
         super().__init__(keep)
         self.path = path
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        folder = os.path.dirname(path) or "."
+        os.makedirs(folder, exist_ok=True)
+        #: Made by the first reader of any process; publishers look for it.
+        self.marker = os.path.join(folder, LISTENED_FILE)
+        #: Touched by publishers while there is no marker (see ``in_grace``).
+        self.skipped = os.path.join(folder, SKIPPED_FILE)
         self._local = threading.local()
+
+    def _mark_listened(self) -> float:
         db = self._db()
         with db:
             db.execute(
@@ -302,6 +414,27 @@ class SqliteEventLog(_Watched):
             db.execute("INSERT OR IGNORE INTO meta VALUES ('epoch', ?)", (self.epoch,))
         row = db.execute("SELECT v FROM meta WHERE k = 'epoch'").fetchone()
         self.epoch = str(row[0])
+        # After the tables: a publisher that sees the marker can write at once.
+        os.close(os.open(self.marker, os.O_CREAT | os.O_WRONLY, 0o644))
+        return self._listened_elsewhere()
+
+    def _listened_elsewhere(self) -> float:
+        # One stat per action until a reader comes: cheaper than any write.
+        return _mtime(self.marker)
+
+    def _note_skip(self) -> None:
+        now = time.time()
+        if now < self._skipped_at + _NOTE_SKIP_EVERY:
+            return
+        self._skipped_at = now
+        try:
+            os.close(os.open(self.skipped, os.O_CREAT | os.O_WRONLY, 0o644))
+            os.utime(self.skipped)
+        except OSError as exc:  # pages may then miss a refetch: only logged
+            logger.warning("Live events: could not note a skipped event: %s", exc)
+
+    def _last_skip(self) -> float:
+        return max(self._skipped_at, _mtime(self.skipped))
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -382,6 +515,10 @@ class RedisEventLog(_Watched):
         self.prefix = f"{prefix}live:"
         self._pubsub: t.Any = None
         self._publish: t.Any = None
+        # Always stored: publishing is one round trip, and asking first whether
+        # anyone listens would be another (and workers of the previous release
+        # would not say that they do).
+        self._listened = True
         try:
             self.client.set(f"{self.prefix}epoch", self.epoch, nx=True)
             found = self.client.get(f"{self.prefix}epoch")
@@ -389,6 +526,9 @@ class RedisEventLog(_Watched):
                 self.epoch = found.decode() if isinstance(found, bytes) else str(found)
         except self.errors as exc:  # Redis is away at start: the site still starts
             logger.warning("Live events: Redis unavailable at start: %s", exc)
+
+    def _mark_listened(self) -> float:
+        return 0.0  # stored all along: no page needs to refetch
 
     def _append(self, topics: tuple[str, ...], origin: str | None) -> Event | None:
         try:
@@ -488,6 +628,14 @@ def _news(data: bytes | str) -> int | Event | None:
     except (ValueError, TypeError) as exc:
         logger.warning("Live events: ignored an announcement %r: %s", data[:80], exc)
         return None
+
+
+def _mtime(path: str) -> float:
+    """The modification time of ``path``, or 0.0 if there is no such file."""
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def create_event_log(

@@ -172,7 +172,9 @@ def live_stream() -> Response:
     try:
         newest = log.parse(log.latest())
         assert newest is not None
-        start = log.parse(last) if last else newest
+        # Just after the log was first listened to, the page may have been
+        # rendered while events were not stored: it refetches once.
+        start = None if log.in_grace() else log.parse(last) if last else newest
         deadline = time.monotonic() + (settings.live_time_limit or float("inf"))
         body = _events(log, topics, start, newest, settings.live_heartbeat, deadline)
     except BaseException:

@@ -82,7 +82,7 @@ def render_region(
         )
         if mode == "alone" and _not_modified(exchange, etag):
             return Markup("")  # one read of the generations, nothing rendered
-        since = exchange.app.events.latest(exchange.published_event)
+        since = exchange.app.events.cursor(exchange.published_event)
         live_attrs = Markup(
             ' data-sa-live="%s" data-sa-etag="%s" data-sa-live-since="%s"'
         ) % (" ".join(topics), f'"{etag}"', since)
