@@ -15,6 +15,7 @@ from .exchange import current_exchange
 from .fields import region_block_name
 from .live import LiveOption
 from .live import live_topics
+from .markup import HtmlTemplate
 from .policies import current_user
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -26,6 +27,14 @@ _VARY_ON: t.Final = frozenset(t.get_args(VaryOn))
 #: Without ``vary=``, a cached region is per user and per page, so a fragment
 #: that shows one user's data can never be served to another.
 DEFAULT_VARY: t.Final = ("user", "path")
+_LIVE: t.Final = HtmlTemplate(
+    ' data-sa-live="%s" data-sa-etag="%s" data-sa-live-since="%s"'
+)
+_EXTRA: t.Final = HtmlTemplate(' %s="%s"')
+_REGION: t.Final = HtmlTemplate(
+    '<%(element)s id="%(name)s" data-sa-region data-sa-tags="%(tags)s"%(live)s'
+    "%(extra)s%(oob)s>%(inner)s</%(element)s>"
+)
 _OOB: t.Final = Markup(' hx-swap-oob="outerHTML"')
 #: A region with ``swap="morph"`` (and every live region refreshed by the
 #: live script) is morphed: what the user is typing, focus and scroll stay.
@@ -83,9 +92,7 @@ def render_region(
         if mode == "alone" and _not_modified(exchange, etag):
             return Markup("")  # one read of the generations, nothing rendered
         since = exchange.app.events.cursor(exchange.published_event)
-        live_attrs = Markup(
-            ' data-sa-live="%s" data-sa-etag="%s" data-sa-live-since="%s"'
-        ) % (" ".join(topics), f'"{etag}"', since)
+        live_attrs = _LIVE % (" ".join(topics), f'"{etag}"', since)
     if cache is None or cache is False:
         inner = caller()
     else:
@@ -94,15 +101,12 @@ def render_region(
             exchange, name, caller, tag_list, timeout, vary, template_name
         )
     extra = Markup("").join(
-        Markup(' %s="%s"') % (k, v) for k, v in (attrs or {}).items() if v is not None
+        _EXTRA % (k, v) for k, v in (attrs or {}).items() if v is not None
     )
     oob = Markup("")
     if mode == "oob":
         oob = _OOB_MORPH if swap == "morph" else _OOB
-    markup = Markup(
-        '<%(element)s id="%(name)s" data-sa-region data-sa-tags="%(tags)s"%(live)s'
-        "%(extra)s%(oob)s>%(inner)s</%(element)s>"
-    ) % {
+    markup = _REGION % {
         "element": element,
         "name": name,
         "tags": " ".join(tag_list),
