@@ -164,3 +164,25 @@ def test_each_request_in_a_held_app_context_loads_its_own_user():
         with client.session_transaction() as session:
             session["_user_id"] = "7"
         assert client.get("/who").text == "7"
+
+
+def test_request_url_adapter_is_the_one_flask_bound_to_the_request():
+    app = Flask(__name__)
+    app.add_url_rule("/items/<int:n>", "item", lambda n: str(n))
+    with app.test_request_context("/other", base_url="http://shop.example"):
+        adapter = compat.request_url_adapter(app, request._get_current_object())
+        assert adapter is not None
+        # Flask's own, not a new one bound again for every match.
+        assert adapter is compat.request_url_adapter(app, request._get_current_object())
+        assert adapter.match("/items/3", method="GET") == ("item", {"n": 3})
+        assert adapter.server_name == "shop.example"
+
+
+def test_request_url_adapter_binds_another_request_anew():
+    app = Flask(__name__)
+    app.add_url_rule("/items/<int:n>", "item", lambda n: str(n))
+    other = app.test_request_context("/items/4").request
+    with app.test_request_context("/"):
+        adapter = compat.request_url_adapter(app, other)
+        assert adapter is not None
+        assert adapter.match(method="GET") == ("item", {"n": 4})

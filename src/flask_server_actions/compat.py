@@ -17,6 +17,7 @@ from flask import Request
 from flask import current_app
 from flask import g
 from flask.globals import app_ctx
+from flask.globals import request_ctx
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -32,6 +33,7 @@ from werkzeug.sansio.multipart import NeedData as MultipartNeedData
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.typing import ResponseReturnValue
+    from werkzeug.routing import MapAdapter
 
 
 @functools.cache
@@ -62,6 +64,20 @@ def update_template_context(app: Flask, context: dict[str, t.Any]) -> None:
         method(app, _current_app_context(), context)
     else:
         method(app, context)
+
+
+def request_url_adapter(app: Flask, request: Request) -> MapAdapter | None:
+    """The URL adapter Flask bound to ``request`` when it began, else a new one.
+
+    Flask 3.0/3.1 keep it on the request context as ``url_adapter`` (3.2 on the
+    context that ``request_ctx`` still names). Binding another costs a
+    ``Map.bind_to_environ`` per call, for the same adapter.
+    """
+    ctx = t.cast(t.Any, request_ctx)._get_current_object()
+    adapter = getattr(ctx, "url_adapter", None)
+    if adapter is None or getattr(ctx, "request", None) is not request:
+        adapter = app.create_url_adapter(request)
+    return t.cast("MapAdapter | None", adapter)
 
 
 def handle_http_exception(

@@ -206,7 +206,9 @@ class Exchange:
 
     def posted_field(self, name: str) -> str | None:
         """A posted control field, if the body was read (and readable)."""
-        return self.posted.get(name) if self.posted is not None else None
+        posted = self.posted
+        # Asked first: a missing key makes ``MultiDict.get`` build an exception.
+        return posted[name] if posted is not None and name in posted else None
 
     def formdata(self) -> MultiDict[str, t.Any] | None:
         """What a form binds to: the posted fields, and the files of a multipart body."""

@@ -24,6 +24,7 @@ from jinja2 import nodes
 from werkzeug.exceptions import HTTPException
 
 from .compat import query_string_of
+from .compat import request_url_adapter
 from .compat import update_template_context
 from .exchange import Exchange
 from .exchange import RegionMode
@@ -340,7 +341,7 @@ def render_blocks(
 
 def route_of(path: str) -> tuple[str, dict[str, t.Any]] | None:
     """The GET endpoint and view arguments that ``path`` routes to, if any."""
-    adapter = current_app.create_url_adapter(current_exchange().request)
+    adapter = request_url_adapter(current_app, current_exchange().request)
     if adapter is None:  # pragma: no cover - only outside a request
         return None
     try:
