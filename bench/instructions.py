@@ -207,7 +207,9 @@ def timed_medians(folder: str) -> dict[tuple[str, Kind], float]:
 def per_request(app_name: str, kind: Kind, folder: str, tool: Tool) -> float:
     short = run_counted(app_name, kind, SHORT, folder, tool)
     long = run_counted(app_name, kind, LONG, folder, tool)
-    return (long - short) / (LONG - SHORT)
+    # A count a little below zero is the noise of two processes' starts, not a
+    # request's (it would print as "-0").
+    return max(0.0, (long - short) / (LONG - SHORT))
 
 
 def main() -> None:
