@@ -36,8 +36,12 @@ class PostForm(FlaskForm):
     title = StringField("Title")
 
 
-@pytest.fixture
-def app(app):
+def live_site(app, *, watch=True):
+    """A page with live regions and an action that revalidates them.
+
+    ``watch``: the action and its transaction note the newest event id (which
+    reads the log, and so listens to it) in ``app.seen``.
+    """
     app.config["WTF_CSRF_ENABLED"] = False
     posts: list[str] = []
     seen: dict[str, list[str]] = {"at_commit": [], "in_action": []}
@@ -51,18 +55,25 @@ def app(app):
     def add_post(form):
         posts.append(form.title.data)
         revalidate_tag("posts", "counts")
-        seen["in_action"].append(app_state().events.latest())
+        if watch:
+            seen["in_action"].append(app_state().events.latest())
         return ActionState.success("Added.")
 
     @contextlib.contextmanager
     def transaction():
         yield
-        seen["at_commit"].append(app_state().events.latest())
+        if watch:
+            seen["at_commit"].append(app_state().events.latest())
 
     app.seen = seen
     ServerActions(app, transaction=transaction)
     app.register_blueprint(bp)
     return app
+
+
+@pytest.fixture
+def app(app):
+    return live_site(app)
 
 
 def add(client, title, headers=HTMX):

@@ -10,25 +10,17 @@ from __future__ import annotations
 import threading
 
 import pytest
-from flask import Blueprint
 
-from flask_server_actions import ActionState
-from flask_server_actions import ServerActions
-from flask_server_actions import action
-from flask_server_actions import allow
-from flask_server_actions import lazy
-from flask_server_actions import render_page
-from flask_server_actions import revalidate_tag
 from flask_server_actions.events import LISTEN_GRACE
 from flask_server_actions.events import LISTENED_FILE
 from flask_server_actions.events import SKIPPED_FILE
 from flask_server_actions.events import UNKNOWN_ID
 from flask_server_actions.events import SqliteEventLog
 
-from .test_live import PostForm
 from .test_live import add
 from .test_live import events
 from .test_live import live_config
+from .test_live import live_site
 from .test_live import read_stream
 
 #: A browser without JavaScript: the answer is a 303, no region is rendered.
@@ -37,24 +29,8 @@ PLAIN: dict[str, str] = {}
 
 @pytest.fixture
 def app(app):
-    """A page with live regions, and an action that revalidates them."""
-    app.config["WTF_CSRF_ENABLED"] = False
-    posts: list[str] = []
-    bp = Blueprint("live", __name__)
-
-    @bp.get("/live")
-    def index():
-        return render_page("live.html", posts=lazy(lambda: list(posts)))
-
-    @action(bp, page=index, form=PostForm, allow=allow.public)
-    def add_post(form):
-        posts.append(form.title.data)
-        revalidate_tag("posts", "counts")
-        return ActionState.success("Added.")
-
-    ServerActions(app)
-    app.register_blueprint(bp)
-    return app
+    # Nothing in the action reads the log: only pages and streams listen.
+    return live_site(app, watch=False)
 
 
 def live_threads() -> int:
