@@ -12,6 +12,7 @@ from markupsafe import Markup
 from .csrf import form_token
 from .exchange import current_exchange
 from .live import live_url
+from .markup import HtmlTemplate
 from .submissions import outbox_owner
 
 #: htmx 4 extensions vendored beside htmx (same version), by registration name.
@@ -83,8 +84,11 @@ def _asset_tags(config: str, extensions: tuple[str, ...]) -> Markup:
     }
 
 
-_MESSAGES = Markup('<div class="sa-messages" role="status" aria-live="polite">%s</div>')
-_MESSAGE = Markup('<p class="sa-message sa-message--%s">%s</p>')
+_MESSAGES = HtmlTemplate(
+    '<div class="sa-messages" role="status" aria-live="polite">%s</div>'
+)
+_MESSAGE = HtmlTemplate('<p class="sa-message sa-message--%s">%s</p>')
+_CSRF_HEADERS = HtmlTemplate('hx-headers:inherited="%s" data-sa-owner="%s"')
 
 
 def flash_messages() -> Markup:
@@ -119,7 +123,7 @@ def csrf_headers() -> Markup:
     """
     exchange = current_exchange()
     settings = exchange.settings
-    return Markup('hx-headers:inherited="%s" data-sa-owner="%s"') % (
+    return _CSRF_HEADERS % (
         json.dumps({settings.csrf_header: form_token(exchange)}),
         outbox_owner(settings.csrf_field),
     )

@@ -22,13 +22,28 @@ from .appstate import AppState
 from .appstate import app_state
 from .exchange import Exchange
 from .fields import RETRY_FIELD
+from .markup import HtmlTemplate
 from .markup import hidden_fields
+from .markup import hidden_input
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask.sansio.blueprints import BlueprintSetupState
 
     from .registry import ActionSpec
     from .state import ActionState
+
+_RETRY = HtmlTemplate(
+    '<form class="sa-retry" action="%(url)s" method="post" hx-post="%(url)s"'
+    ' hx-target="#%(form_id)s" hx-swap="outerHTML" hx-sync="this:drop"'
+    ' hx-disable="find [type=submit]">%(hidden)s%(inputs)s'
+    '<button type="submit" class="sa-submit sa-retry__button">'
+    '<span class="sa-submit__idle">%(label)s</span></button></form>'
+)
+_BOUNDARY = HtmlTemplate(
+    '<div id="%(form_id)s" class="sa-boundary" role="group" tabindex="-1"'
+    ' autofocus aria-labelledby="%(form_id)s-error-title"'
+    ' data-sa-action="%(endpoint)s" data-sa-error-id="%(error_id)s">%(body)s</div>'
+)
 
 
 def error_template(bp: Blueprint, template: str) -> None:
@@ -80,17 +95,11 @@ def try_again(
     # the original body sent again once it went through is a replay.
     key = (exchange.key or False) if act.once else False
     inputs = Markup("").join(
-        Markup('<input type="hidden" name="%s" value="%s">') % (name, item)
+        hidden_input(name, item)
         for name, value in values.items()
         for item in (value if isinstance(value, list | tuple) else [value])
     )
-    return Markup(
-        '<form class="sa-retry" action="%(url)s" method="post" hx-post="%(url)s"'
-        ' hx-target="#%(form_id)s" hx-swap="outerHTML" hx-sync="this:drop"'
-        ' hx-disable="find [type=submit]">%(hidden)s%(inputs)s'
-        '<button type="submit" class="sa-submit sa-retry__button">'
-        '<span class="sa-submit__idle">%(label)s</span></button></form>'
-    ) % {
+    return _RETRY % {
         "url": url,
         "form_id": form_id,
         "hidden": hidden_fields(exchange, form_id, key=key, **{RETRY_FIELD: "1"}),
@@ -124,11 +133,7 @@ def render_boundary(
     }
     endpoint = exchange.request.endpoint or act.endpoint
     body = render_template(template_for(exchange.app, endpoint), **context)
-    return Markup(
-        '<div id="%(form_id)s" class="sa-boundary" role="group" tabindex="-1"'
-        ' autofocus aria-labelledby="%(form_id)s-error-title"'
-        ' data-sa-action="%(endpoint)s" data-sa-error-id="%(error_id)s">%(body)s</div>'
-    ) % {
+    return _BOUNDARY % {
         "form_id": form_id,
         "endpoint": act.endpoint,
         "error_id": failure.error_id,

@@ -330,6 +330,11 @@ def _write_attributes(items: t.Iterable[tuple[str, t.Any]]) -> Markup:
     return Markup(" ").join(parts)
 
 
+def hidden_input(name: str, value: t.Any) -> Markup:
+    """``<input type="hidden">`` with ``name`` and ``value``, both escaped."""
+    return _HIDDEN % (name, value)
+
+
 def hidden_fields(
     exchange: Exchange, form_id: str, *, key: bool | str = True, **extra: str
 ) -> Markup:
