@@ -102,7 +102,12 @@ def test_a_sqlite_log_has_no_file_and_no_thread_before_a_reader(tmp_path):
     assert live_threads() == threads + 1
     assert publisher.stored_since == reader.stored_since > 0
     assert reader.in_grace()  # it heard of the publisher's skipped event
+    # A later reader finds the marker as it was: events are stored since then.
+    later = SqliteEventLog(str(path))
+    later.latest()
+    assert later.stored_since == reader.stored_since
     reader.stop()
+    later.stop()
 
 
 def test_a_sqlite_log_read_first_has_no_grace(tmp_path):

@@ -415,7 +415,8 @@ class SqliteEventLog(_Watched):
         row = db.execute("SELECT v FROM meta WHERE k = 'epoch'").fetchone()
         self.epoch = str(row[0])
         # After the tables: a publisher that sees the marker can write at once.
-        os.close(os.open(self.marker, os.O_CREAT | os.O_WRONLY, 0o644))
+        # An existing marker keeps its time: events are stored since then.
+        _create(self.marker)
         return self._listened_elsewhere()
 
     def _listened_elsewhere(self) -> float:
@@ -428,8 +429,10 @@ class SqliteEventLog(_Watched):
             return
         self._skipped_at = now
         try:
-            os.close(os.open(self.skipped, os.O_CREAT | os.O_WRONLY, 0o644))
-            os.utime(self.skipped)
+            try:
+                os.utime(self.skipped)
+            except FileNotFoundError:
+                _create(self.skipped)
         except OSError as exc:  # pages may then miss a refetch: only logged
             logger.warning("Live events: could not note a skipped event: %s", exc)
 
@@ -628,6 +631,11 @@ def _news(data: bytes | str) -> int | Event | None:
     except (ValueError, TypeError) as exc:
         logger.warning("Live events: ignored an announcement %r: %s", data[:80], exc)
         return None
+
+
+def _create(path: str) -> None:
+    """Make ``path`` if it is missing; an existing file is left as it is."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
 
 
 def _mtime(path: str) -> float:
